@@ -3,6 +3,7 @@
  * users receive. `npm run bench` with no name lists them.
  */
 const BENCHMARKS: Record<string, string> = {
+  's3-url': './s3-url.ts',
 };
 
 const name = process.argv[2];

@@ -1,7 +1,18 @@
 // Loads the built package the way a CommonJS user does: through its name and the `exports` map.
 const assert = require('node:assert/strict');
-const { isS3SyncError, S3UrlError } = require('s3-sqs-sync');
+const { isS3SyncError, parseS3Url, S3UrlError } = require('s3-sqs-sync');
 
-assert.equal(isS3SyncError(new S3UrlError({ input: 'x', reason: 'y' })), true);
+assert.deepEqual(parseS3Url('s3://my-bucket/registry.json?versionId=v1'), {
+  bucket: 'my-bucket',
+  key: 'registry.json',
+  versionId: 'v1',
+  style: 's3',
+});
+assert.throws(
+  () => parseS3Url('s3://My_Bucket/k'),
+  (error) => {
+    return error instanceof S3UrlError && isS3SyncError(error) && error.code === 'ERR_S3_URL';
+  },
+);
 assert.equal(require.resolve('s3-sqs-sync').endsWith('index.cjs'), true);
 console.log('cjs smoke: ok');
