@@ -15,11 +15,11 @@ import {
   PARTITIONS,
   type Partition,
   regionPartition,
-} from './aws-names.js';
-import { refuseUrl as refuse, S3UrlError } from './errors.js';
-import { percentDecode } from './percent-decode.js';
-import { matchEndpoint, readAuthority } from './s3-host.js';
-import { type Scan, scan } from './url-scan.js';
+} from './aws-names.ts';
+import { refuseUrl as refuse, S3UrlError } from './errors.ts';
+import { percentDecode } from './percent-decode.ts';
+import { matchEndpoint, readAuthority } from './s3-host.ts';
+import { type Scan, scan } from './url-scan.ts';
 
 /** Where an object lives: enough to call `GetObject`. */
 export interface S3Location {

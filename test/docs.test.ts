@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseS3Url, S3_SYNC_ERROR_CODES, S3UrlError } from '../src/index.js';
+import { parseS3Url, S3_SYNC_ERROR_CODES, S3UrlError } from '../src/index.ts';
 
 function tableRows(markdown: string, heading: string): string[][] {
   const section = markdown.split(/^## /m).find((s) => s.startsWith(heading));

@@ -8,8 +8,8 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from './support/emulator.js';
-import { fixturePath } from './support/fixtures.js';
+import { type Emulator, startEmulator } from './support/emulator.ts';
+import { fixturePath } from './support/fixtures.ts';
 
 describe('test harness: fauxqs emulator over HTTP', () => {
   let emu: Emulator;
