@@ -4,6 +4,7 @@
  */
 const BENCHMARKS: Record<string, string> = {
   's3-url': './s3-url.ts',
+  download: './download.ts',
 };
 
 const name = process.argv[2];

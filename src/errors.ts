@@ -7,7 +7,17 @@
  */
 
 /** Stable error codes, one per kind of failure. */
-export const S3_SYNC_ERROR_CODES = ['ERR_S3_URL'] as const;
+export const S3_SYNC_ERROR_CODES = [
+  'ERR_S3_URL',
+  'ERR_NOT_FOUND',
+  'ERR_ACCESS_DENIED',
+  'ERR_PRECONDITION',
+  'ERR_TOO_LARGE',
+  'ERR_VERIFY_FAILED',
+  'ERR_CHECKSUM',
+  'ERR_ABORTED',
+  'ERR_DOWNLOAD',
+] as const;
 
 /** One of {@link S3_SYNC_ERROR_CODES}. */
 export type S3SyncErrorCode = (typeof S3_SYNC_ERROR_CODES)[number];
@@ -20,6 +30,15 @@ const BRAND: unique symbol = Symbol.for('s3-sqs-sync.error') as never;
 export interface S3SyncErrorOptions {
   /** The underlying failure, kept as the standard `cause` property. */
   readonly cause?: unknown;
+}
+
+/** Where a failure happened: an S3 object, a local file, or both. */
+export interface S3SyncErrorContext {
+  readonly bucket?: string;
+  readonly key?: string;
+  readonly versionId?: string;
+  /** A local file (a download target, a store's file). */
+  readonly path?: string;
 }
 
 /** Base class of every error this package throws on purpose. */
@@ -61,6 +80,120 @@ export class S3UrlError extends S3SyncError {
     super('ERR_S3_URL', `Invalid S3 URL ${JSON.stringify(shown)}: ${options.reason}`, options);
     this.input = options.input;
     this.reason = options.reason;
+  }
+}
+
+/** Options for the errors that carry a {@link S3SyncErrorContext}. */
+export interface ObjectErrorOptions extends S3SyncErrorOptions, S3SyncErrorContext {}
+
+/** Base of the errors about one object or file; copies the context fields it is given. */
+abstract class ObjectError extends S3SyncError implements S3SyncErrorContext {
+  readonly bucket?: string;
+  readonly key?: string;
+  readonly versionId?: string;
+  readonly path?: string;
+
+  constructor(code: S3SyncErrorCode, message: string, options: ObjectErrorOptions) {
+    super(code, message, options);
+    if (options.bucket !== undefined) this.bucket = options.bucket;
+    if (options.key !== undefined) this.key = options.key;
+    if (options.versionId !== undefined) this.versionId = options.versionId;
+    if (options.path !== undefined) this.path = options.path;
+  }
+}
+
+/** The object (404, `NoSuchKey`, `NoSuchVersion`, `NoSuchBucket`) or the file does not exist. */
+export class NotFoundError extends ObjectError {
+  override readonly name = 'NotFoundError' as const;
+  declare readonly code: 'ERR_NOT_FOUND';
+  constructor(message: string, options: ObjectErrorOptions) {
+    super('ERR_NOT_FOUND', message, options);
+  }
+}
+
+/** S3 refused the request (403): credentials, a bucket policy, KMS permissions. */
+export class AccessDeniedError extends ObjectError {
+  override readonly name = 'AccessDeniedError' as const;
+  declare readonly code: 'ERR_ACCESS_DENIED';
+  constructor(message: string, options: ObjectErrorOptions) {
+    super('ERR_ACCESS_DENIED', message, options);
+  }
+}
+
+/** A pinned version is no longer what S3 holds (412 on `If-Match`): a newer write replaced it. */
+export class PreconditionFailedError extends ObjectError {
+  override readonly name = 'PreconditionFailedError' as const;
+  declare readonly code: 'ERR_PRECONDITION';
+  constructor(message: string, options: ObjectErrorOptions) {
+    super('ERR_PRECONDITION', message, options);
+  }
+}
+
+/** Options for {@link TooLargeError}. */
+export interface TooLargeErrorOptions extends ObjectErrorOptions {
+  /** The limit that was exceeded, in bytes. */
+  readonly maxBytes: number;
+  /** The size found (or the bytes seen when the limit was crossed). */
+  readonly bytes: number;
+}
+
+/** An object or file is larger than the `maxBytes` the caller allowed. */
+export class TooLargeError extends ObjectError {
+  override readonly name = 'TooLargeError' as const;
+  declare readonly code: 'ERR_TOO_LARGE';
+  readonly maxBytes: number;
+  readonly bytes: number;
+  constructor(message: string, options: TooLargeErrorOptions) {
+    super('ERR_TOO_LARGE', message, options);
+    this.maxBytes = options.maxBytes;
+    this.bytes = options.bytes;
+  }
+}
+
+/** The caller's `verify` hook rejected the downloaded bytes; its error is the `cause`. */
+export class VerifyFailedError extends ObjectError {
+  override readonly name = 'VerifyFailedError' as const;
+  declare readonly code: 'ERR_VERIFY_FAILED';
+  constructor(message: string, options: ObjectErrorOptions) {
+    super('ERR_VERIFY_FAILED', message, options);
+  }
+}
+
+/** The bytes received do not match the checksum S3 sent (after every retry). */
+export class ChecksumMismatchError extends ObjectError {
+  override readonly name = 'ChecksumMismatchError' as const;
+  declare readonly code: 'ERR_CHECKSUM';
+  constructor(message: string, options: ObjectErrorOptions) {
+    super('ERR_CHECKSUM', message, options);
+  }
+}
+
+/** The caller's `signal` aborted the operation; `signal.reason` is the `cause`. */
+export class AbortedError extends ObjectError {
+  override readonly name = 'AbortedError' as const;
+  declare readonly code: 'ERR_ABORTED';
+  constructor(message: string, options: ObjectErrorOptions) {
+    super('ERR_ABORTED', message, options);
+  }
+}
+
+/** Options for {@link DownloadError}. */
+export interface DownloadErrorOptions extends ObjectErrorOptions {
+  /** How many attempts were made. */
+  readonly attempts: number;
+}
+
+/**
+ * A download failed for a reason with no code of its own: transient failures (5xx, throttling,
+ * resets, cut or stalled bodies) that outlasted every retry, or an unclassified S3 error.
+ */
+export class DownloadError extends ObjectError {
+  override readonly name = 'DownloadError' as const;
+  declare readonly code: 'ERR_DOWNLOAD';
+  readonly attempts: number;
+  constructor(message: string, options: DownloadErrorOptions) {
+    super('ERR_DOWNLOAD', message, options);
+    this.attempts = options.attempts;
   }
 }
 

@@ -1,0 +1,84 @@
+/**
+ * One download, in its own process, so its peak RSS is its own:
+ *   node bench/download-case.ts <case> <endpoint> <bucket> <key> <target>
+ * Prints one JSON line: { bytes, ms, rssGrowthBytes }.
+ */
+import { createWriteStream } from 'node:fs';
+import { open, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { downloadS3Object } from '../dist/index.js';
+
+const [name, endpoint, bucket, key, target] = process.argv.slice(2) as [string, string, string, string, string];
+const client = new S3Client({
+  endpoint,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+});
+
+async function get() {
+  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (out.Body === undefined) throw new Error('no body');
+  return out.Body;
+}
+
+const cases: Record<string, () => Promise<number>> = {
+  // (a) the network limit: the body into a sink that discards it.
+  async 'a-null-sink'() {
+    let bytes = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        callback();
+      },
+    });
+    await pipeline((await get()) as NodeJS.ReadableStream, sink);
+    return bytes;
+  },
+  // (b) the durability floor: the body into a plain file, then fsync. No temp, rename or checks.
+  async 'b-write-fsync'() {
+    await pipeline((await get()) as NodeJS.ReadableStream, createWriteStream(target));
+    const handle = await open(target, 'r+');
+    await handle.sync();
+    const { size } = await handle.stat();
+    await handle.close();
+    return size;
+  },
+  // (c) this library.
+  async 'c-downloadS3Object'() {
+    const result = await downloadS3Object({ client, source: { bucket, key }, target });
+    if (result.status !== 'downloaded') throw new Error('not downloaded');
+    return result.bytes;
+  },
+  // (d) the common hand-written way: the whole body in memory, then writeFile.
+  async 'd-byte-array'() {
+    const bytes = await (await get()).transformToByteArray();
+    await writeFile(target, bytes);
+    return bytes.length;
+  },
+};
+
+const run = cases[name];
+if (run === undefined) throw new Error(`unknown case ${name}`);
+// Warm the client (connection, credentials, endpoint resolution) on a request that moves no body.
+await client
+  .send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }))
+  .then((o) => o.Body?.transformToByteArray());
+// Peak RSS during the download minus RSS just before it, sampled every 5 ms (the process-wide
+// maxRSS would count start-up peaks, which can exceed a streaming download's footprint).
+globalThis.gc?.();
+const baseline = process.memoryUsage.rss();
+let peak = baseline;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage.rss());
+}, 5);
+const start = performance.now();
+const bytes = await run();
+const ms = performance.now() - start;
+clearInterval(sampler);
+peak = Math.max(peak, process.memoryUsage.rss());
+const rssGrowthBytes = peak - baseline;
+process.stdout.write(`${JSON.stringify({ bytes, ms, rssGrowthBytes })}\n`);
+client.destroy();

@@ -1,0 +1,17 @@
+/** Option checks shared by the primitives: they throw TypeError/RangeError naming the option. */
+
+export function checkOptionalPositive(name: string, value: unknown, integer: boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`Expected \`${name}\` to be a number, received ${String(value)}`);
+  }
+  if (value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new RangeError(`Expected \`${name}\` to be a positive ${integer ? 'integer' : 'number'}, received ${value}`);
+  }
+}
+
+export function checkOptionalString(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
+    throw new TypeError(`Expected \`${name}\` to be a non-empty string, received ${String(value)}`);
+  }
+}
