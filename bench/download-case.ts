@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { downloadS3Object } from '../dist/index.js';
+import { startRssSampler } from './lib.ts';
 
 const [name, endpoint, bucket, key, target] = process.argv.slice(2) as [string, string, string, string, string];
 const client = new S3Client({
@@ -66,19 +67,10 @@ if (run === undefined) throw new Error(`unknown case ${name}`);
 await client
   .send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }))
   .then((o) => o.Body?.transformToByteArray());
-// Peak RSS during the download minus RSS just before it, sampled every 5 ms (the process-wide
-// maxRSS would count start-up peaks, which can exceed a streaming download's footprint).
-globalThis.gc?.();
-const baseline = process.memoryUsage.rss();
-let peak = baseline;
-const sampler = setInterval(() => {
-  peak = Math.max(peak, process.memoryUsage.rss());
-}, 5);
+const rss = startRssSampler();
 const start = performance.now();
 const bytes = await run();
 const ms = performance.now() - start;
-clearInterval(sampler);
-peak = Math.max(peak, process.memoryUsage.rss());
-const rssGrowthBytes = peak - baseline;
+const rssGrowthBytes = rss.stop();
 process.stdout.write(`${JSON.stringify({ bytes, ms, rssGrowthBytes })}\n`);
 client.destroy();

@@ -18,7 +18,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { buildApp } from 'fauxqs';
-import { printTable } from './lib.ts';
+import { median, printTable } from './lib.ts';
 
 const MiB = 1024 * 1024;
 const SIZES_MIB = (process.env.BENCH_SIZES_MIB ?? '1,64,512').split(',').map(Number);
@@ -87,7 +87,6 @@ await rm(dir, { recursive: true, force: true });
 s3.destroy();
 await app.close();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const mbps = (size: number, name: string) =>
   median((samples.get(`${size}:${name}`) ?? []).map((s) => (size * MiB) / 1e6 / (s.ms / 1000)));
 const rssAll = (size: number, name: string) => (samples.get(`${size}:${name}`) ?? []).map((s) => s.rssGrowthBytes);

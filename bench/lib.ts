@@ -6,7 +6,7 @@ export interface Measured {
   readonly opsPerSecond: number;
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
@@ -53,4 +53,23 @@ export function formatRate(n: number): string {
 export function printTable(rows: readonly (readonly string[])[]): void {
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length))) ?? [];
   for (const row of rows) console.log(row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join('  '));
+}
+
+/**
+ * Samples RSS every 5 ms from now on; `stop()` returns the peak minus RSS at the start. (The
+ * process-wide maxRSS would count start-up peaks, which can exceed what is being measured.)
+ */
+export function startRssSampler(): { stop(): number } {
+  globalThis.gc?.();
+  const baseline = process.memoryUsage.rss();
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 5);
+  return {
+    stop() {
+      clearInterval(sampler);
+      return Math.max(peak, process.memoryUsage.rss()) - baseline;
+    },
+  };
 }

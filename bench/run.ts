@@ -5,6 +5,7 @@
 const BENCHMARKS: Record<string, string> = {
   's3-url': './s3-url.ts',
   download: './download.ts',
+  store: './store.ts',
 };
 
 const name = process.argv[2];

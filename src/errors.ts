@@ -17,6 +17,11 @@ export const S3_SYNC_ERROR_CODES = [
   'ERR_CHECKSUM',
   'ERR_ABORTED',
   'ERR_DOWNLOAD',
+  'ERR_PARSE',
+  'ERR_VALIDATION',
+  'ERR_NOT_READY',
+  'ERR_CLOSED',
+  'ERR_LOAD',
 ] as const;
 
 /** One of {@link S3_SYNC_ERROR_CODES}. */
@@ -194,6 +199,66 @@ export class DownloadError extends ObjectError {
   constructor(message: string, options: DownloadErrorOptions) {
     super('ERR_DOWNLOAD', message, options);
     this.attempts = options.attempts;
+  }
+}
+
+/** A file's content could not be parsed (invalid or truncated JSON, an empty file, a BOM, a forbidden key). */
+export class ParseError extends ObjectError {
+  override readonly name = 'ParseError' as const;
+  declare readonly code: 'ERR_PARSE';
+  constructor(message: string, options: ObjectErrorOptions) {
+    super('ERR_PARSE', message, options);
+  }
+}
+
+/** One problem a validator found, as Standard Schema reports it. */
+export interface ValidationIssue {
+  readonly message: string;
+  /** Where in the data, as a list of keys and indexes. */
+  readonly path?: readonly PropertyKey[];
+}
+
+/** Options for {@link ValidationError}. */
+export interface ValidationErrorOptions extends ObjectErrorOptions {
+  readonly issues: readonly ValidationIssue[];
+}
+
+/** The data parsed but the `validate` hook (a function or a Standard Schema) rejected it. */
+export class ValidationError extends ObjectError {
+  override readonly name = 'ValidationError' as const;
+  declare readonly code: 'ERR_VALIDATION';
+  /** What was wrong, at least one issue. */
+  readonly issues: readonly ValidationIssue[];
+  constructor(message: string, options: ValidationErrorOptions) {
+    super('ERR_VALIDATION', message, options);
+    this.issues = options.issues;
+  }
+}
+
+/** The store has no data yet: `load()` has not succeeded. */
+export class NotReadyError extends ObjectError {
+  override readonly name = 'NotReadyError' as const;
+  declare readonly code: 'ERR_NOT_READY';
+  constructor(message: string, options: ObjectErrorOptions = {}) {
+    super('ERR_NOT_READY', message, options);
+  }
+}
+
+/** The store (or listener, or sync) was closed; it takes no more work. */
+export class ClosedError extends ObjectError {
+  override readonly name = 'ClosedError' as const;
+  declare readonly code: 'ERR_CLOSED';
+  constructor(message: string, options: ObjectErrorOptions = {}) {
+    super('ERR_CLOSED', message, options);
+  }
+}
+
+/** A store's `load` function failed for a reason that is not about a file (a database, an API). */
+export class LoadError extends ObjectError {
+  override readonly name = 'LoadError' as const;
+  declare readonly code: 'ERR_LOAD';
+  constructor(message: string, options: ObjectErrorOptions = {}) {
+    super('ERR_LOAD', message, options);
   }
 }
 

@@ -18,20 +18,41 @@ export type {
   S3SyncErrorOptions,
   S3UrlErrorOptions,
   TooLargeErrorOptions,
+  ValidationErrorOptions,
+  ValidationIssue,
 } from './errors.ts';
 export {
   AbortedError,
   AccessDeniedError,
   ChecksumMismatchError,
+  ClosedError,
   DownloadError,
   isS3SyncError,
+  LoadError,
   NotFoundError,
+  NotReadyError,
+  ParseError,
   PreconditionFailedError,
   S3_SYNC_ERROR_CODES,
   S3SyncError,
   S3UrlError,
   TooLargeError,
+  ValidationError,
   VerifyFailedError,
 } from './errors.ts';
 export type { FormatS3UrlOptions, ParsedS3Url, S3Location, S3UrlStyle } from './s3-url.ts';
 export { formatS3Url, isValidBucketName, parseS3Url, tryParseS3Url } from './s3-url.ts';
+export type { CreateReloadableStoreOptions } from './store/create.ts';
+export { createReloadableStore } from './store/create.ts';
+export type { JsonFileStoreOptions } from './store/json-file-store.ts';
+export { JsonFileStore } from './store/json-file-store.ts';
+export type {
+  ReloadableStore,
+  ReloadOptions,
+  SnapshotSource,
+  StagedUpdate,
+  StoreEventMap,
+  StoreHealth,
+  StoreSnapshot,
+} from './store/types.ts';
+export type { StandardSchemaV1, Validate } from './store/validator.ts';

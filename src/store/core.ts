@@ -1,0 +1,253 @@
+import { EventEmitter } from 'node:events';
+import {
+  AbortedError,
+  AccessDeniedError,
+  ClosedError,
+  LoadError,
+  NotFoundError,
+  NotReadyError,
+  type ObjectErrorOptions,
+  ParseError,
+  S3SyncError,
+} from '../errors.ts';
+import type {
+  ReloadableStore,
+  ReloadOptions,
+  SnapshotSource,
+  StagedUpdate,
+  StoreEventMap,
+  StoreHealth,
+  StoreSnapshot,
+} from './types.ts';
+import { toValidator, type Validate } from './validator.ts';
+
+/** What a concrete store plugs into the shared machinery. */
+export interface StoreSourceOptions<T> {
+  /** Reads the store's own source (a file, an API, a database) and returns the raw data. */
+  readonly read: (signal: AbortSignal) => Promise<unknown>;
+  /** Reads a candidate file for `stage()`. */
+  readonly readCandidate: (path: string, signal: AbortSignal) => Promise<unknown>;
+  readonly validate?: Validate<T> | undefined;
+  /** Deep-freeze data before publishing it. */
+  readonly freeze?: boolean | undefined;
+  /** Where the store's data comes from, merged into snapshots and errors. */
+  readonly source?: SnapshotSource | undefined;
+}
+
+function deepFreeze(value: unknown): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item !== 'object' || item === null || Object.isFrozen(item)) continue;
+    Object.freeze(item);
+    for (const key of Object.keys(item)) stack.push((item as Record<string, unknown>)[key]);
+  }
+}
+
+/** Maps what a `load` function threw to a typed error: its own, or by the usual Node.js shapes. */
+function asStoreError(error: unknown, context: ObjectErrorOptions): S3SyncError {
+  if (error instanceof S3SyncError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const options = { ...context, cause: error };
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return new NotFoundError(`Loading failed: ${message}`, options);
+  if (code === 'EACCES' || code === 'EPERM') return new AccessDeniedError(`Loading failed: ${message}`, options);
+  if (error instanceof SyntaxError) return new ParseError(`Loading failed: ${message}`, options);
+  return new LoadError(`Loading failed: ${message}`, options);
+}
+
+/** Rejects with `ERR_ABORTED` when `signal` fires first; the shared work goes on for others. */
+function untilAborted<V>(work: Promise<V>, signal: AbortSignal | undefined, context: ObjectErrorOptions): Promise<V> {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.reject(new AbortedError('Aborted', { ...context, cause: signal.reason }));
+  return new Promise<V>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError('Aborted', { ...context, cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** The machinery every store shares: snapshots, versions, single-flight reads, health, events. */
+export class StoreCore<T> implements ReloadableStore<T> {
+  readonly #options: StoreSourceOptions<T>;
+  readonly #validate: (data: unknown, context: ObjectErrorOptions) => Promise<T>;
+  readonly #context: ObjectErrorOptions;
+  readonly #events = new EventEmitter<StoreEventMap<T>>();
+  readonly #closing = new AbortController();
+  #current: StoreSnapshot<T> | undefined;
+  #running: Promise<StoreSnapshot<T>> | undefined;
+  #pending: Promise<StoreSnapshot<T>> | undefined;
+  // Every read and every staged publish takes a ticket when it starts; a read whose result
+  // arrives after something newer was published is dropped, so versions only move forward in
+  // time as well as in number.
+  #tickets = 0;
+  #publishedTicket = 0;
+  #failures = 0;
+  #lastError: S3SyncError | undefined;
+  #closed = false;
+
+  constructor(options: StoreSourceOptions<T>) {
+    this.#options = options;
+    this.#validate = toValidator(options.validate);
+    this.#context = options.source?.path === undefined ? {} : { path: options.source.path };
+  }
+
+  get(): T {
+    const current = this.#current;
+    if (current === undefined)
+      throw new NotReadyError('The store has no data yet: load() has not succeeded', this.#context);
+    return current.data;
+  }
+
+  snapshot(): StoreSnapshot<T> {
+    const current = this.#current;
+    if (current === undefined)
+      throw new NotReadyError('The store has no data yet: load() has not succeeded', this.#context);
+    return current;
+  }
+
+  load(options?: ReloadOptions): Promise<StoreSnapshot<T>> {
+    return this.reload(options);
+  }
+
+  reload(options?: ReloadOptions): Promise<StoreSnapshot<T>> {
+    if (this.#closed) return Promise.reject(new ClosedError('The store is closed', this.#context));
+    return untilAborted(this.#sharedRead(), options?.signal, this.#context);
+  }
+
+  async stage(candidatePath: string, source?: SnapshotSource): Promise<StagedUpdate<T>> {
+    if (typeof candidatePath !== 'string' || candidatePath === '') {
+      throw new TypeError(`Expected \`candidatePath\` to be a file path, received ${String(candidatePath)}`);
+    }
+    if (this.#closed) throw new ClosedError('The store is closed', this.#context);
+    const context = { path: candidatePath };
+    let data: T;
+    try {
+      data = await this.#validate(await this.#options.readCandidate(candidatePath, this.#closing.signal), context);
+      if (this.#options.freeze === true) deepFreeze(data);
+    } catch (error) {
+      throw this.#fail(asStoreError(error, context));
+    }
+    const merged: SnapshotSource = { ...this.#options.source, ...source };
+    let published = false;
+    return Object.freeze({
+      data,
+      publish: (): StoreSnapshot<T> => {
+        if (published) throw new Error('This staged update was already published');
+        if (this.#closed) throw new ClosedError('The store is closed', this.#context);
+        published = true;
+        return this.#publish(data, merged, ++this.#tickets);
+      },
+    });
+  }
+
+  health(): StoreHealth {
+    const current = this.#current;
+    return {
+      ready: current !== undefined,
+      version: current?.version ?? 0,
+      consecutiveFailures: this.#failures,
+      ...(current === undefined ? {} : { loadedAt: current.loadedAt }),
+      ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
+    };
+  }
+
+  on<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this {
+    this.#events.on(event, listener as never);
+    return this;
+  }
+
+  once<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this {
+    this.#events.once(event, listener as never);
+    return this;
+  }
+
+  off<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this {
+    this.#events.off(event, listener as never);
+    return this;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing.abort(new ClosedError('The store is closed', this.#context));
+    this.#events.removeAllListeners();
+    await Promise.allSettled([this.#running, this.#pending]);
+  }
+
+  /** Joins the read that will start next if one is running, so no caller gets a stale answer. */
+  #sharedRead(): Promise<StoreSnapshot<T>> {
+    const running = this.#running;
+    if (running === undefined) return this.#startRead();
+    this.#pending ??= running.then(
+      () => this.#afterRunning(),
+      () => this.#afterRunning(),
+    );
+    return this.#pending;
+  }
+
+  #afterRunning(): Promise<StoreSnapshot<T>> {
+    this.#pending = undefined;
+    return this.#startRead();
+  }
+
+  #startRead(): Promise<StoreSnapshot<T>> {
+    const run = this.#readAndPublish(++this.#tickets);
+    this.#running = run;
+    const clear = () => {
+      if (this.#running === run) this.#running = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  async #readAndPublish(ticket: number): Promise<StoreSnapshot<T>> {
+    let data: T;
+    try {
+      data = await this.#validate(await this.#options.read(this.#closing.signal), this.#context);
+      if (this.#options.freeze === true) deepFreeze(data);
+    } catch (error) {
+      if (this.#closed) throw new ClosedError('The store is closed', { ...this.#context, cause: error });
+      throw this.#fail(asStoreError(error, this.#context));
+    }
+    if (this.#closed) throw new ClosedError('The store is closed', this.#context);
+    return this.#publish(data, this.#options.source, ticket);
+  }
+
+  #publish(data: T, source: SnapshotSource | undefined, ticket: number): StoreSnapshot<T> {
+    const previous = this.#current;
+    if (ticket < this.#publishedTicket && previous !== undefined) return previous;
+    const snapshot: StoreSnapshot<T> = Object.freeze({
+      version: (previous?.version ?? 0) + 1,
+      data,
+      loadedAt: new Date(),
+      ...(source === undefined ? {} : { source: Object.freeze({ ...source }) }),
+    });
+    // The swap: one reference assignment. Readers hold whichever snapshot they took.
+    this.#current = snapshot;
+    this.#publishedTicket = ticket;
+    this.#failures = 0;
+    this.#lastError = undefined;
+    this.#emit('reloaded', snapshot, previous);
+    return snapshot;
+  }
+
+  #fail(error: S3SyncError): S3SyncError {
+    this.#failures++;
+    this.#lastError = error;
+    this.#emit('reload_failed', error, this.#current);
+    return error;
+  }
+
+  #emit<E extends keyof StoreEventMap<T>>(event: E, ...args: StoreEventMap<T>[E]): void {
+    try {
+      (this.#events as EventEmitter).emit(event, ...args);
+    } catch (error) {
+      // A throwing listener must not undo a publish or mask a failure: surface it on its own,
+      // as any uncaught error in an event listener.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { resolve } from 'node:path';
+import { checkOptionalPositive } from '../validate.ts';
+import { StoreCore } from './core.ts';
+import { readJsonFile } from './read-json.ts';
+import type { Validate } from './validator.ts';
+
+/** Options for {@link JsonFileStore}. */
+export interface JsonFileStoreOptions<T> {
+  /** The JSON file the store serves. */
+  readonly path: string;
+  /**
+   * Checks (and may transform) parsed data: a function that returns it or throws, or a Standard
+   * Schema (zod 4, valibot, arktype…). Invalid data is never published (`ERR_VALIDATION`).
+   */
+  readonly validate?: Validate<T>;
+  /**
+   * Refuse files larger than this (`ERR_TOO_LARGE`), checked before reading.
+   * @defaultValue the largest string V8 can build (about 512 MiB)
+   */
+  readonly maxBytes?: number;
+  /**
+   * Accept a leading UTF-8 byte order mark. JSON must not have one (RFC 8259), so by default such
+   * a file is refused with `ERR_PARSE`, which tells you the publisher added one.
+   * @defaultValue false
+   */
+  readonly allowBom?: boolean;
+  /**
+   * Deep-freeze data before publishing it, so a reader that mutates it throws instead of
+   * corrupting what every other reader sees. Costs a walk over the data on each load.
+   * @defaultValue false
+   */
+  readonly freeze?: boolean;
+}
+
+/**
+ * A `ReloadableStore` for one JSON file. Reads are strict (see `docs/store.md`): a file that is
+ * missing, too large, empty, not UTF-8, invalid or truncated JSON, holds prototype-polluting
+ * keys, or fails `validate` is never published; the last good snapshot stays.
+ */
+export class JsonFileStore<T = unknown> extends StoreCore<T> {
+  /** The absolute path of the file. */
+  readonly path: string;
+
+  constructor(options: JsonFileStoreOptions<T>) {
+    if (typeof options?.path !== 'string' || options.path === '') {
+      throw new TypeError(`Expected \`path\` to be a file path, received ${String(options?.path)}`);
+    }
+    checkOptionalPositive('maxBytes', options.maxBytes, true);
+    const path = resolve(options.path);
+    const read = { maxBytes: options.maxBytes, allowBom: options.allowBom };
+    super({
+      read: (signal) => readJsonFile(path, { ...read, signal }),
+      readCandidate: (candidate, signal) => readJsonFile(candidate, { ...read, signal }),
+      validate: options.validate,
+      freeze: options.freeze,
+      source: { path },
+    });
+    this.path = path;
+  }
+}
