@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, string> = {
   's3-url': './s3-url.ts',
   download: './download.ts',
   store: './store.ts',
+  listener: './listener.ts',
 };
 
 const name = process.argv[2];

@@ -42,6 +42,15 @@ export {
 } from './errors.ts';
 export type { FormatS3UrlOptions, ParsedS3Url, S3Location, S3UrlStyle } from './s3-url.ts';
 export { formatS3Url, isValidBucketName, parseS3Url, tryParseS3Url } from './s3-url.ts';
+export { defaultRetryDelaySeconds, SqsListener } from './sqs/listener.ts';
+export type {
+  HandlerContext,
+  Logger,
+  SqsListenerEventMap,
+  SqsListenerOptions,
+  SqsListenerStatus,
+  StopOptions,
+} from './sqs/types.ts';
 export type { CreateReloadableStoreOptions } from './store/create.ts';
 export { createReloadableStore } from './store/create.ts';
 export type { JsonFileStoreOptions } from './store/json-file-store.ts';

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import {
   AbortedError,
   AccessDeniedError,
@@ -10,6 +9,7 @@ import {
   ParseError,
   S3SyncError,
 } from '../errors.ts';
+import { TypedEvents } from '../events.ts';
 import type {
   ReloadableStore,
   ReloadOptions,
@@ -68,11 +68,10 @@ function untilAborted<V>(work: Promise<V>, signal: AbortSignal | undefined, cont
 }
 
 /** The machinery every store shares: snapshots, versions, single-flight reads, health, events. */
-export class StoreCore<T> implements ReloadableStore<T> {
+export class StoreCore<T> extends TypedEvents<StoreEventMap<T>> implements ReloadableStore<T> {
   readonly #options: StoreSourceOptions<T>;
   readonly #validate: (data: unknown, context: ObjectErrorOptions) => Promise<T>;
   readonly #context: ObjectErrorOptions;
-  readonly #events = new EventEmitter<StoreEventMap<T>>();
   readonly #closing = new AbortController();
   #current: StoreSnapshot<T> | undefined;
   #running: Promise<StoreSnapshot<T>> | undefined;
@@ -87,6 +86,7 @@ export class StoreCore<T> implements ReloadableStore<T> {
   #closed = false;
 
   constructor(options: StoreSourceOptions<T>) {
+    super();
     this.#options = options;
     this.#validate = toValidator(options.validate);
     this.#context = options.source?.path === undefined ? {} : { path: options.source.path };
@@ -152,26 +152,11 @@ export class StoreCore<T> implements ReloadableStore<T> {
     };
   }
 
-  on<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this {
-    this.#events.on(event, listener as never);
-    return this;
-  }
-
-  once<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this {
-    this.#events.once(event, listener as never);
-    return this;
-  }
-
-  off<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this {
-    this.#events.off(event, listener as never);
-    return this;
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort(new ClosedError('The store is closed', this.#context));
-    this.#events.removeAllListeners();
+    this.removeAllListeners();
     await Promise.allSettled([this.#running, this.#pending]);
   }
 
@@ -228,26 +213,14 @@ export class StoreCore<T> implements ReloadableStore<T> {
     this.#publishedTicket = ticket;
     this.#failures = 0;
     this.#lastError = undefined;
-    this.#emit('reloaded', snapshot, previous);
+    this.emit('reloaded', snapshot, previous);
     return snapshot;
   }
 
   #fail(error: S3SyncError): S3SyncError {
     this.#failures++;
     this.#lastError = error;
-    this.#emit('reload_failed', error, this.#current);
+    this.emit('reload_failed', error, this.#current);
     return error;
-  }
-
-  #emit<E extends keyof StoreEventMap<T>>(event: E, ...args: StoreEventMap<T>[E]): void {
-    try {
-      (this.#events as EventEmitter).emit(event, ...args);
-    } catch (error) {
-      // A throwing listener must not undo a publish or mask a failure: surface it on its own,
-      // as any uncaught error in an event listener.
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
   }
 }

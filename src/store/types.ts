@@ -78,9 +78,9 @@ export interface ReloadableStore<T> {
    */
   stage(candidatePath: string, source?: SnapshotSource): Promise<StagedUpdate<T>>;
   health(): StoreHealth;
-  on<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
-  once<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
-  off<E extends keyof StoreEventMap<T>>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
+  on<E extends keyof StoreEventMap<T> & string>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
+  once<E extends keyof StoreEventMap<T> & string>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
+  off<E extends keyof StoreEventMap<T> & string>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
   /** Stops reads in progress and removes listeners. `get()` keeps returning the last data. */
   close(): Promise<void>;
 }
