@@ -22,7 +22,7 @@ import {
 import { classifyS3Error, isTransient, Transient } from './s3-errors.ts';
 import { parseS3Url, type S3Location } from './s3-url.ts';
 import { fsyncDirectory, removeQuietly, tempPathFor } from './temp-files.ts';
-import { checkOptionalPositive, checkOptionalString } from './validate.ts';
+import { checkOptionalInteger, checkOptionalPositive, checkOptionalString } from './validate.ts';
 
 export type { ChecksumAlgorithmName, ChecksumInfo } from './checksums.ts';
 export type { SweepTempFilesOptions } from './temp-files.ts';
@@ -195,9 +195,7 @@ export async function downloadS3Object<V = unknown>(options: DownloadOptions<V>)
   const retry = options.retry === false ? { retries: 0 } : (options.retry ?? {});
   checkOptionalPositive('retry.minDelayMs', retry.minDelayMs, false);
   checkOptionalPositive('retry.maxDelayMs', retry.maxDelayMs, false);
-  if (retry.retries !== undefined && (!Number.isInteger(retry.retries) || retry.retries < 0)) {
-    throw new RangeError(`Expected \`retry.retries\` to be a non-negative integer, received ${retry.retries}`);
-  }
+  checkOptionalInteger('retry.retries', retry.retries, 0);
 
   const location = resolveSource(options);
   const context: ObjectErrorOptions = { bucket: location.bucket, key: location.key, path: options.target };

@@ -15,3 +15,12 @@ export function checkOptionalString(name: string, value: unknown): void {
     throw new TypeError(`Expected \`${name}\` to be a non-empty string, received ${String(value)}`);
   }
 }
+
+/** An optional whole number from `min` to `max` (inclusive). */
+export function checkOptionalInteger(name: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = Number.isFinite(max) ? `an integer from ${min} to ${max}` : `an integer of at least ${min}`;
+    throw new RangeError(`Expected \`${name}\` to be ${range}, received ${String(value)}`);
+  }
+}

@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { TypedEvents } from '../events.ts';
-import { checkOptionalPositive } from '../validate.ts';
+import { checkOptionalInteger, checkOptionalPositive } from '../validate.ts';
 import { BatchDeleter, SQS_BATCH_LIMIT } from './deleter.ts';
 import type {
   HandlerContext,
@@ -55,13 +55,6 @@ function isSlowReceiveError(error: unknown): boolean {
     SLOW_RECEIVE_ERRORS.has(e?.Code ?? '') ||
     e?.$metadata?.httpStatusCode === 403
   );
-}
-
-function checkIntegerIn(name: string, value: unknown, min: number, max: number): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, received ${String(value)}`);
-  }
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
@@ -135,10 +128,10 @@ export class SqsListener extends TypedEvents<SqsListenerEventMap> {
       throw new TypeError(`Expected \`queueUrl\` to be a queue URL, received ${String(options.queueUrl)}`);
     }
     if (typeof options.handleMessage !== 'function') throw new TypeError('Expected `handleMessage` to be a function');
-    checkIntegerIn('concurrency', options.concurrency, 1, 10_000);
-    checkIntegerIn('batchSize', options.batchSize, 1, SQS_BATCH_LIMIT);
-    checkIntegerIn('waitTimeSeconds', options.waitTimeSeconds, 0, 20);
-    checkIntegerIn('visibilityTimeout', options.visibilityTimeout, 0, MAX_VISIBILITY_SECONDS);
+    checkOptionalInteger('concurrency', options.concurrency, 1, 10_000);
+    checkOptionalInteger('batchSize', options.batchSize, 1, SQS_BATCH_LIMIT);
+    checkOptionalInteger('waitTimeSeconds', options.waitTimeSeconds, 0, 20);
+    checkOptionalInteger('visibilityTimeout', options.visibilityTimeout, 0, MAX_VISIBILITY_SECONDS);
     checkOptionalPositive('heartbeatIntervalSeconds', options.heartbeatIntervalSeconds, false);
     checkOptionalPositive('maxExtensionSeconds', options.maxExtensionSeconds, false);
     checkOptionalPositive('handlerTimeoutMs', options.handlerTimeoutMs, false);
