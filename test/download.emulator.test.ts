@@ -106,7 +106,7 @@ describe('downloadS3Object over HTTP (fauxqs behind a fault proxy)', () => {
         source: `s3://${bucket}/registry.json`,
         target,
         retry: FAST_RETRY,
-        idleTimeoutMs: 300,
+        idleTimeoutMs: 1000,
       });
       expect(result).toMatchObject({ status: 'downloaded', attempts: 2 });
       expect(await fileHash(target)).toBe(sha256(newBytes));
@@ -121,7 +121,7 @@ describe('downloadS3Object over HTTP (fauxqs behind a fault proxy)', () => {
           source: `s3://${bucket}/registry.json`,
           target,
           retry: FAST_RETRY,
-          idleTimeoutMs: 300,
+          idleTimeoutMs: 1000,
         }),
       ).rejects.toMatchObject({ code: 'ERR_DOWNLOAD', attempts: 3 });
       expect(await fileHash(target)).toBe(sha256(oldBytes));

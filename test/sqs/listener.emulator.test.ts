@@ -226,11 +226,11 @@ describe('SqsListener over HTTP (fauxqs)', () => {
       const release = gate();
       const listener = listen({
         queueUrl: url,
-        visibilityTimeout: 1,
-        heartbeatIntervalSeconds: 0.3,
+        visibilityTimeout: 2,
+        heartbeatIntervalSeconds: 0.4,
         handleMessage: () => release.promise,
       });
-      const extended = nthEvent(listener, 'visibility_extended', 6); // about 1.8 s: past the 1 s timeout
+      const extended = nthEvent(listener, 'visibility_extended', 6); // about 2.4 s: past the 2 s timeout
       listener.start();
       await extended;
       const { Messages = [] } = await emu.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 0 }));
