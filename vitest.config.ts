@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Examples import the package by name, as users do; tests run them against the sources.
+  resolve: { alias: { 's3-sqs-sync': new URL('./src/index.ts', import.meta.url).pathname } },
   test: {
     include: ['test/**/*.test.ts'],
     // Emulator tests start one in-process server per file; two cores run two files at a time.
