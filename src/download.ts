@@ -19,7 +19,7 @@ import {
   TooLargeError,
   VerifyFailedError,
 } from './errors.ts';
-import { classifyS3Error, isTransient, Transient } from './s3-errors.ts';
+import { classifyS3Error, httpStatusOf, isTransient, Transient } from './s3-errors.ts';
 import { parseS3Url, type S3Location } from './s3-url.ts';
 import { fsyncDirectory, removeQuietly, tempPathFor } from './temp-files.ts';
 import { checkOptionalInteger, checkOptionalPositive, checkOptionalString } from './validate.ts';
@@ -279,7 +279,7 @@ async function attemptDownload<V>(
     try {
       output = await client.send(new GetObjectCommand(input), { abortSignal: controller.signal });
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = httpStatusOf(error);
       // The JS SDK reports 304 as an error (named "NotModified" or "304"); it is a result here.
       if (status === 304 && options.ifNoneMatch !== undefined) {
         return { status: 'not-modified', etag: options.ifNoneMatch };

@@ -90,7 +90,7 @@ export function httpStatusOf(error: unknown): number | undefined {
 export function classifyS3Error(error: unknown, context: ObjectErrorOptions, attempts: number): Error {
   if (error instanceof S3SyncError || error instanceof Transient) return error;
   const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
-  const status = e.$metadata?.httpStatusCode;
+  const status = httpStatusOf(error);
   const name = e.name ?? '';
   const options = { ...context, cause: error };
 

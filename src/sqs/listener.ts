@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { TypedEvents } from '../events.ts';
+import { httpStatusOf } from '../s3-errors.ts';
 import { checkOptionalInteger, checkOptionalPositive } from '../validate.ts';
 import { BatchDeleter, SQS_BATCH_LIMIT } from './deleter.ts';
 import type {
@@ -49,11 +50,9 @@ const SLOW_RECEIVE_ERRORS = new Set([
 ]);
 
 function isSlowReceiveError(error: unknown): boolean {
-  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  const e = error as { name?: string; Code?: string } | undefined;
   return (
-    SLOW_RECEIVE_ERRORS.has(e?.name ?? '') ||
-    SLOW_RECEIVE_ERRORS.has(e?.Code ?? '') ||
-    e?.$metadata?.httpStatusCode === 403
+    SLOW_RECEIVE_ERRORS.has(e?.name ?? '') || SLOW_RECEIVE_ERRORS.has(e?.Code ?? '') || httpStatusOf(error) === 403
   );
 }
 
