@@ -16,33 +16,24 @@ export interface ChecksumInfo {
   readonly validated: boolean;
 }
 
-const CHECKSUM_HEADERS: Readonly<Record<string, ChecksumAlgorithmName>> = {
-  'x-amz-checksum-crc32': 'CRC32',
-  'x-amz-checksum-crc32c': 'CRC32C',
-  'x-amz-checksum-crc64nvme': 'CRC64NVME',
-  'x-amz-checksum-sha1': 'SHA1',
-  'x-amz-checksum-sha256': 'SHA256',
-};
+// In the order a report prefers them. S3's response field and header for each are named after
+// the algorithm: ChecksumCRC32 / x-amz-checksum-crc32.
+const ALGORITHMS: readonly ChecksumAlgorithmName[] = ['CRC64NVME', 'CRC32C', 'CRC32', 'SHA256', 'SHA1'];
+const BY_HEADER: ReadonlyMap<string, ChecksumAlgorithmName> = new Map(
+  ALGORITHMS.map((algorithm) => [`x-amz-checksum-${algorithm.toLowerCase()}`, algorithm]),
+);
 
 export function checksumOf(output: { readonly [key: string]: unknown }, body: unknown): ChecksumInfo | undefined {
   // With ChecksumMode ENABLED, the SDK wraps the body in a stream that validates the bytes
   // against the first full-object checksum it supports, and names the header it used.
   const validatedHeader = (body as { checksumSourceLocation?: unknown }).checksumSourceLocation;
-  const fields: readonly [string, ChecksumAlgorithmName][] = [
-    ['ChecksumCRC64NVME', 'CRC64NVME'],
-    ['ChecksumCRC32C', 'CRC32C'],
-    ['ChecksumCRC32', 'CRC32'],
-    ['ChecksumSHA256', 'SHA256'],
-    ['ChecksumSHA1', 'SHA1'],
-  ];
   if (typeof validatedHeader === 'string') {
-    const algorithm = CHECKSUM_HEADERS[validatedHeader.toLowerCase()];
-    const field = fields.find(([, name]) => name === algorithm);
-    const value = field === undefined ? undefined : output[field[0]];
+    const algorithm = BY_HEADER.get(validatedHeader.toLowerCase());
+    const value = algorithm === undefined ? undefined : output[`Checksum${algorithm}`];
     if (algorithm !== undefined && typeof value === 'string') return { algorithm, value, validated: true };
   }
-  for (const [field, algorithm] of fields) {
-    const value = output[field];
+  for (const algorithm of ALGORITHMS) {
+    const value = output[`Checksum${algorithm}`];
     if (typeof value === 'string') return { algorithm, value, validated: false };
   }
   return undefined;
