@@ -262,6 +262,17 @@ export class LoadError extends ObjectError {
   }
 }
 
+/**
+ * The typed error for a Node.js file-system failure that has one (missing → `ERR_NOT_FOUND`,
+ * not permitted → `ERR_ACCESS_DENIED`), or `undefined`. Internal.
+ */
+export function fileSystemErrorClass(error: unknown): typeof NotFoundError | typeof AccessDeniedError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return NotFoundError;
+  if (code === 'EACCES' || code === 'EPERM') return AccessDeniedError;
+  return undefined;
+}
+
 /** Throws an {@link S3UrlError} for `input`: the one way the URL code refuses. Internal. */
 export function refuseUrl(input: string, reason: string): never {
   throw new S3UrlError({ input, reason });

@@ -1,9 +1,8 @@
 import {
   AbortedError,
-  AccessDeniedError,
   ClosedError,
+  fileSystemErrorClass,
   LoadError,
-  NotFoundError,
   NotReadyError,
   type ObjectErrorOptions,
   ParseError,
@@ -49,9 +48,8 @@ function asStoreError(error: unknown, context: ObjectErrorOptions): S3SyncError 
   if (error instanceof S3SyncError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const options = { ...context, cause: error };
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return new NotFoundError(`Loading failed: ${message}`, options);
-  if (code === 'EACCES' || code === 'EPERM') return new AccessDeniedError(`Loading failed: ${message}`, options);
+  const Typed = fileSystemErrorClass(error);
+  if (Typed !== undefined) return new Typed(`Loading failed: ${message}`, options);
   if (error instanceof SyntaxError) return new ParseError(`Loading failed: ${message}`, options);
   return new LoadError(`Loading failed: ${message}`, options);
 }

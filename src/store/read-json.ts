@@ -1,6 +1,6 @@
 import { constants, isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
-import { AccessDeniedError, NotFoundError, ParseError, TooLargeError } from '../errors.ts';
+import { fileSystemErrorClass, NotFoundError, ParseError, TooLargeError } from '../errors.ts';
 
 /** Options for {@link readJsonFile}. */
 export interface ReadJsonOptions {
@@ -19,12 +19,10 @@ const SUSPECT = ['__proto__', 'constructor', '\\u'] as const;
 const MAX_TEXT_BYTES = constants.MAX_STRING_LENGTH;
 
 function fsError(error: unknown, path: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR')
-    return new NotFoundError(`${path} does not exist`, { path, cause: error });
-  if (code === 'EACCES' || code === 'EPERM')
-    return new AccessDeniedError(`${path} cannot be read`, { path, cause: error });
-  if (code === 'ABORT_ERR') return error as Error;
+  const Typed = fileSystemErrorClass(error);
+  if (Typed === NotFoundError) return new NotFoundError(`${path} does not exist`, { path, cause: error });
+  if (Typed !== undefined) return new Typed(`${path} cannot be read`, { path, cause: error });
+  if ((error as NodeJS.ErrnoException).code === 'ABORT_ERR') return error as Error;
   return new ParseError(`${path} could not be read: ${(error as Error).message}`, { path, cause: error });
 }
 

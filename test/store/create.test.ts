@@ -21,6 +21,17 @@ describe('createReloadableStore', () => {
     await expect(store.load()).rejects.toMatchObject({ code: 'ERR_LOAD', cause: down });
   });
 
+  it.each([
+    ['ENOENT', 'ERR_NOT_FOUND'],
+    ['ENOTDIR', 'ERR_NOT_FOUND'],
+    ['EACCES', 'ERR_ACCESS_DENIED'],
+    ['EPERM', 'ERR_ACCESS_DENIED'],
+  ])('maps a loader failing with %s to %s, as the JSON file reader does', async (errno, code) => {
+    const failure = Object.assign(new Error(`${errno}: /var/lib/registry/registry.json`), { code: errno });
+    const store = createReloadableStore({ load: () => Promise.reject(failure) });
+    await expect(store.load()).rejects.toMatchObject({ code, cause: failure });
+  });
+
   it('aborts the loader when the store closes', async () => {
     let seen: AbortSignal | undefined;
     const store = createReloadableStore({
