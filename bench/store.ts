@@ -17,7 +17,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CASES = ['bare', 'reload', 'worker'] as const;
 const run = promisify(execFile);
 
-const seedPath = fileURLToPath(new URL('../../shared/fixtures/mcp-registry-seed-2025-05-16.json', import.meta.url));
+const seedPath = fileURLToPath(new URL('../test/fixtures/mcp-registry-seed-2025-05-16.json', import.meta.url));
 const seed = JSON.parse(await readFile(process.env.S3_SQS_SYNC_SEED ?? seedPath, 'utf8')) as Record<string, unknown>[];
 const seedBytes = Buffer.byteLength(JSON.stringify(seed));
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { formatS3Url, parseS3Url, tryParseS3Url } from 's3-sqs-sync';
 
 const seed = JSON.parse(
-  readFileSync(new URL('../../shared/fixtures/mcp-registry-seed-2025-05-16.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../test/fixtures/mcp-registry-seed-2025-05-16.json', import.meta.url), 'utf8'),
 ) as { repository?: { url?: string } }[];
 
 const urls = seed.map((server) => server.repository?.url).filter((url): url is string => typeof url === 'string');

@@ -162,5 +162,5 @@ export async function runReplica(
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  await runReplica(new URL('../../shared/fixtures/registry-v0-sample.json', import.meta.url).pathname);
+  await runReplica(new URL('../test/fixtures/registry-v0-sample.json', import.meta.url).pathname);
 }
