@@ -8,8 +8,8 @@ export type {
   NotModifiedResult,
   ObjectInfo,
   SweepTempFilesOptions,
-} from './download.ts';
-export { downloadS3Object, sweepTempFiles, TEMP_FILE_SUFFIX } from './download.ts';
+} from './download/download.ts';
+export { downloadS3Object, sweepTempFiles, TEMP_FILE_SUFFIX } from './download/download.ts';
 export type {
   DownloadErrorOptions,
   ObjectErrorOptions,
@@ -40,8 +40,6 @@ export {
   ValidationError,
   VerifyFailedError,
 } from './errors.ts';
-export type { FormatS3UrlOptions, ParsedS3Url, S3Location, S3UrlStyle } from './s3-url.ts';
-export { formatS3Url, isValidBucketName, parseS3Url, tryParseS3Url } from './s3-url.ts';
 export { defaultRetryDelaySeconds, SqsListener } from './sqs/listener.ts';
 export type {
   HandlerContext,
@@ -65,3 +63,5 @@ export type {
   StoreSnapshot,
 } from './store/types.ts';
 export type { StandardSchemaV1, Validate } from './store/validator.ts';
+export type { FormatS3UrlOptions, ParsedS3Url, S3Location, S3UrlStyle } from './url/s3-url.ts';
+export { formatS3Url, isValidBucketName, parseS3Url, tryParseS3Url } from './url/s3-url.ts';

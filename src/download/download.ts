@@ -10,7 +10,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import pRetry from 'p-retry';
-import { type ChecksumInfo, checksumOf } from './checksums.ts';
+import { classifyS3Error, httpStatusOf, isTransient, Transient } from '../aws-errors.ts';
 import {
   AbortedError,
   DownloadError,
@@ -18,11 +18,11 @@ import {
   PreconditionFailedError,
   TooLargeError,
   VerifyFailedError,
-} from './errors.ts';
-import { classifyS3Error, httpStatusOf, isTransient, Transient } from './s3-errors.ts';
-import { parseS3Url, type S3Location } from './s3-url.ts';
+} from '../errors.ts';
+import { parseS3Url, type S3Location } from '../url/s3-url.ts';
+import { checkOptionalInteger, checkOptionalPositive, checkOptionalString } from '../validate.ts';
+import { type ChecksumInfo, checksumOf } from './checksums.ts';
 import { fsyncDirectory, removeQuietly, tempPathFor } from './temp-files.ts';
-import { checkOptionalInteger, checkOptionalPositive, checkOptionalString } from './validate.ts';
 
 export type { ChecksumAlgorithmName, ChecksumInfo } from './checksums.ts';
 export type { SweepTempFilesOptions } from './temp-files.ts';

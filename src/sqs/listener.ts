@@ -5,8 +5,8 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { httpStatusOf } from '../aws-errors.ts';
 import { TypedEvents } from '../events.ts';
-import { httpStatusOf } from '../s3-errors.ts';
 import { checkOptionalInteger, checkOptionalPositive } from '../validate.ts';
 import { BatchDeleter, SQS_BATCH_LIMIT } from './deleter.ts';
 import type {

@@ -1,5 +1,5 @@
+import { refuseUrl as refuse } from '../errors.ts';
 import { GLOBAL_DNS_SUFFIX, VPCE_ID } from './aws-names.ts';
-import { refuseUrl as refuse } from './errors.ts';
 
 /**
  * S3's endpoint grammar: which host names serve objects, and where in them the bucket and the

@@ -1,3 +1,4 @@
+import { refuseUrl as refuse, S3UrlError } from '../errors.ts';
 import {
   ACCESS_POINT_HOST_LABEL,
   ACCESS_POINT_NAME,
@@ -16,10 +17,9 @@ import {
   type Partition,
   regionPartition,
 } from './aws-names.ts';
-import { refuseUrl as refuse, S3UrlError } from './errors.ts';
+import { matchEndpoint, readAuthority } from './host.ts';
 import { percentDecode } from './percent-decode.ts';
-import { matchEndpoint, readAuthority } from './s3-host.ts';
-import { type Scan, scan } from './url-scan.ts';
+import { type Scan, scan } from './scan.ts';
 
 /** Where an object lives: enough to call `GetObject`. */
 export interface S3Location {

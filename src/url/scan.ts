@@ -1,4 +1,4 @@
-import { refuseUrl as refuse } from './errors.ts';
+import { refuseUrl as refuse } from '../errors.ts';
 
 /**
  * What one pass over the input found. The authority runs from the scheme to `authorityEnd` (the

@@ -7,11 +7,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { downloadS3Object, sweepTempFiles } from '../src/index.ts';
-import { type Emulator, startEmulator } from './support/emulator.ts';
-import { type Fault, type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
-import { fileHash, leftovers, sha256, tempDir } from './support/files.ts';
-import { fixturePath } from './support/fixtures.ts';
+import { downloadS3Object, sweepTempFiles } from '../../src/index.ts';
+import { type Emulator, startEmulator } from '../support/emulator.ts';
+import { type Fault, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { fileHash, leftovers, sha256, tempDir } from '../support/files.ts';
+import { fixturePath } from '../support/fixtures.ts';
 
 const FAST_RETRY = { retries: 2, minDelayMs: 1, maxDelayMs: 5 } as const;
 
@@ -131,7 +131,7 @@ describe('downloadS3Object over HTTP (fauxqs behind a fault proxy)', () => {
 
   it('leaves the target intact when killed with SIGKILL mid-download; sweepTempFiles removes the leftover', async () => {
     proxy.inject({ kind: 'stall', afterBytes: 64 * 1024 });
-    const script = fileURLToPath(new URL('./support/download-child.ts', import.meta.url));
+    const script = fileURLToPath(new URL('../support/download-child.ts', import.meta.url));
     const child = spawn(process.execPath, [script, proxy.endpoint, bucket, 'registry.json', target], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, NODE_NO_WARNINGS: '1' },

@@ -15,8 +15,8 @@ import {
   sweepTempFiles,
   TooLargeError,
   VerifyFailedError,
-} from '../src/index.ts';
-import { leftovers, tempDir } from './support/files.ts';
+} from '../../src/index.ts';
+import { leftovers, tempDir } from '../support/files.ts';
 
 const s3 = mockClient(S3Client);
 const client = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { percentDecode } from '../src/percent-decode.ts';
+import { percentDecode } from '../../src/url/percent-decode.ts';
 
 function outcome(decode: (s: string) => string, input: string): { value: string } | { error: string } {
   try {

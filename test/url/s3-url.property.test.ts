@@ -7,7 +7,7 @@ import {
   type S3Location,
   S3UrlError,
   type S3UrlStyle,
-} from '../src/index.ts';
+} from '../../src/index.ts';
 
 // Fixed seed: a failure reproduces on every run and on every machine.
 const SEED = 20_261_122;

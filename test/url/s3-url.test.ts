@@ -8,7 +8,7 @@ import {
   S3SyncError,
   S3UrlError,
   tryParseS3Url,
-} from '../src/index.ts';
+} from '../../src/index.ts';
 
 type Accepted = readonly [input: string, expected: ParsedS3Url];
 type Refused = readonly [input: string, reason: RegExp];
