@@ -22,6 +22,12 @@ export const S3_SYNC_ERROR_CODES = [
   'ERR_NOT_READY',
   'ERR_CLOSED',
   'ERR_LOAD',
+  'ERR_FILE_SYSTEM',
+  'ERR_STALE_UPDATE',
+  'ERR_HANDLER_TIMEOUT',
+  'ERR_STOP_DEADLINE',
+  'ERR_HEARTBEAT',
+  'ERR_MESSAGE',
 ] as const;
 
 /** One of {@link S3_SYNC_ERROR_CODES}. */
@@ -42,8 +48,35 @@ export interface S3SyncErrorContext {
   readonly bucket?: string;
   readonly key?: string;
   readonly versionId?: string;
+  /** The object's ETag, with its quotes, as S3 sends it. */
+  readonly etag?: string;
   /** A local file (a download target, a store's file). */
   readonly path?: string;
+  /** The SQS message the failure is about. */
+  readonly messageId?: string;
+}
+
+/** What `JSON.stringify(error)` writes for an {@link S3SyncError}: enough for a log line or `/health`. */
+export interface S3SyncErrorJSON extends S3SyncErrorContext {
+  readonly name: string;
+  readonly code: S3SyncErrorCode;
+  readonly message: string;
+  /** The cause's name, code and message, when there is one (never its stack). */
+  readonly cause?: { readonly name?: string; readonly code?: string; readonly message: string };
+  /** Any other context field the subclass carries (`maxBytes`, `attempts`, `issues`, …). */
+  readonly [field: string]: unknown;
+}
+
+// Fields of an error that toJSON() never copies: the standard ones, written explicitly or not at all.
+const NOT_CONTEXT = new Set(['name', 'code', 'message', 'stack', 'cause']);
+
+function causeJSON(cause: unknown): S3SyncErrorJSON['cause'] {
+  if (cause === undefined) return undefined;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return { name: cause.name, ...(typeof code === 'string' ? { code } : {}), message: cause.message };
+  }
+  return { message: String(cause) };
 }
 
 /** Base class of every error this package throws on purpose. */
@@ -57,6 +90,21 @@ export class S3SyncError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * A plain object for `JSON.stringify`: name, code, message, every context field the error has
+   * (bucket, key, path, etag, versionId, …) and a short form of its cause. An `Error` alone
+   * stringifies to `{}`.
+   */
+  toJSON(): S3SyncErrorJSON {
+    const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    for (const [field, value] of Object.entries(this)) {
+      if (!NOT_CONTEXT.has(field) && value !== undefined && typeof value !== 'function') json[field] = value;
+    }
+    const cause = causeJSON(this.cause);
+    if (cause !== undefined) json.cause = cause;
+    return json as unknown as S3SyncErrorJSON;
   }
 }
 
@@ -96,14 +144,18 @@ abstract class ObjectError extends S3SyncError implements S3SyncErrorContext {
   readonly bucket?: string;
   readonly key?: string;
   readonly versionId?: string;
+  readonly etag?: string;
   readonly path?: string;
+  readonly messageId?: string;
 
   constructor(code: S3SyncErrorCode, message: string, options: ObjectErrorOptions) {
     super(code, message, options);
     if (options.bucket !== undefined) this.bucket = options.bucket;
     if (options.key !== undefined) this.key = options.key;
     if (options.versionId !== undefined) this.versionId = options.versionId;
+    if (options.etag !== undefined) this.etag = options.etag;
     if (options.path !== undefined) this.path = options.path;
+    if (options.messageId !== undefined) this.messageId = options.messageId;
   }
 }
 
@@ -262,15 +314,133 @@ export class LoadError extends ObjectError {
   }
 }
 
+/** Options for {@link FileSystemError}. */
+export interface FileSystemErrorOptions extends ObjectErrorOptions {
+  /** Node's error code: `EISDIR`, `ENAMETOOLONG`, `ENOSPC`, `EROFS`, `EIO`, … */
+  readonly errno: string;
+  /** The call that failed (`open`, `rename`, `fsync`, …), when Node says. */
+  readonly syscall?: string;
+}
+
 /**
- * The typed error for a Node.js file-system failure that has one (missing → `ERR_NOT_FOUND`,
- * not permitted → `ERR_ACCESS_DENIED`), or `undefined`. Internal.
+ * A local file-system call failed for a reason with no code of its own: the path is a directory,
+ * the name is too long, the disk is full or read-only, an I/O error. Node's error is the `cause`.
+ */
+export class FileSystemError extends ObjectError {
+  override readonly name = 'FileSystemError' as const;
+  declare readonly code: 'ERR_FILE_SYSTEM';
+  readonly errno: string;
+  readonly syscall?: string;
+  constructor(message: string, options: FileSystemErrorOptions) {
+    super('ERR_FILE_SYSTEM', message, options);
+    this.errno = options.errno;
+    if (options.syscall !== undefined) this.syscall = options.syscall;
+  }
+}
+
+/** Options for {@link StaleUpdateError}. */
+export interface StaleUpdateErrorOptions extends ObjectErrorOptions {
+  /** `superseded`: the store moved on after the update was staged; `published`: it was published already. */
+  readonly reason: 'superseded' | 'published';
+}
+
+/**
+ * A staged store update cannot be published: something newer was published after it was staged,
+ * or it was published already. The store keeps what it has.
+ */
+export class StaleUpdateError extends ObjectError {
+  override readonly name = 'StaleUpdateError' as const;
+  declare readonly code: 'ERR_STALE_UPDATE';
+  readonly reason: 'superseded' | 'published';
+  constructor(message: string, options: StaleUpdateErrorOptions) {
+    super('ERR_STALE_UPDATE', message, options);
+    this.reason = options.reason;
+  }
+}
+
+/** Options for {@link HandlerTimeoutError}. */
+export interface HandlerTimeoutErrorOptions extends ObjectErrorOptions {
+  readonly timeoutMs: number;
+}
+
+/** A message handler ran longer than `handlerTimeoutMs`: its signal was aborted and its slot freed. */
+export class HandlerTimeoutError extends ObjectError {
+  override readonly name = 'HandlerTimeoutError' as const;
+  declare readonly code: 'ERR_HANDLER_TIMEOUT';
+  readonly timeoutMs: number;
+  constructor(message: string, options: HandlerTimeoutErrorOptions) {
+    super('ERR_HANDLER_TIMEOUT', message, options);
+    this.timeoutMs = options.timeoutMs;
+  }
+}
+
+/** `stop({ timeoutMs })` reached its deadline while a handler still ran: its message was handed back. */
+export class StopDeadlineError extends ObjectError {
+  override readonly name = 'StopDeadlineError' as const;
+  declare readonly code: 'ERR_STOP_DEADLINE';
+  constructor(message: string, options: ObjectErrorOptions = {}) {
+    super('ERR_STOP_DEADLINE', message, options);
+  }
+}
+
+/**
+ * A visibility heartbeat failed, or reached `maxExtensionSeconds`: the message may be delivered
+ * again while its handler runs, so the handler's signal is aborted with this reason.
+ */
+export class HeartbeatError extends ObjectError {
+  override readonly name = 'HeartbeatError' as const;
+  declare readonly code: 'ERR_HEARTBEAT';
+  constructor(message: string, options: ObjectErrorOptions = {}) {
+    super('ERR_HEARTBEAT', message, options);
+  }
+}
+
+/** Options for {@link MessageError}. */
+export interface MessageErrorOptions extends ObjectErrorOptions {
+  /** Why the message was refused, as a short sentence. */
+  readonly reason: string;
+}
+
+/** An SQS message body is not a message this package understands, or announces nothing valid. */
+export class MessageError extends ObjectError {
+  override readonly name = 'MessageError' as const;
+  declare readonly code: 'ERR_MESSAGE';
+  readonly reason: string;
+  constructor(message: string, options: MessageErrorOptions) {
+    super('ERR_MESSAGE', message, options);
+    this.reason = options.reason;
+  }
+}
+
+/**
+ * The typed error class for a Node.js file-system failure: missing → `ERR_NOT_FOUND`, not
+ * permitted → `ERR_ACCESS_DENIED`; `undefined` for other codes (see {@link fileSystemError}).
+ * Internal.
  */
 export function fileSystemErrorClass(error: unknown): typeof NotFoundError | typeof AccessDeniedError | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return NotFoundError;
   if (code === 'EACCES' || code === 'EPERM') return AccessDeniedError;
   return undefined;
+}
+
+/**
+ * The one mapping of a Node.js file-system failure to a typed error: `ERR_NOT_FOUND`,
+ * `ERR_ACCESS_DENIED`, or `ERR_FILE_SYSTEM` for any other errno code. `undefined` when `error`
+ * is not a file-system error (no string `code` starting with `E`). Internal.
+ */
+export function fileSystemError(
+  error: unknown,
+  message: string,
+  context: ObjectErrorOptions,
+): NotFoundError | AccessDeniedError | FileSystemError | undefined {
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof errno !== 'string' || !/^E[A-Z0-9]+$/.test(errno)) return undefined;
+  const Known = fileSystemErrorClass(error);
+  const options = { ...context, cause: error };
+  if (Known !== undefined) return new Known(message, options);
+  const syscall = (error as NodeJS.ErrnoException).syscall;
+  return new FileSystemError(message, { ...options, errno, ...(syscall === undefined ? {} : { syscall }) });
 }
 
 /** Throws an {@link S3UrlError} for `input`: the one way the URL code refuses. Internal. */
