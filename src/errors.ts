@@ -28,6 +28,7 @@ export const S3_SYNC_ERROR_CODES = [
   'ERR_STOP_DEADLINE',
   'ERR_HEARTBEAT',
   'ERR_MESSAGE',
+  'ERR_CONFIG',
 ] as const;
 
 /** One of {@link S3_SYNC_ERROR_CODES}. */
@@ -409,6 +410,23 @@ export class MessageError extends ObjectError {
   constructor(message: string, options: MessageErrorOptions) {
     super('ERR_MESSAGE', message, options);
     this.reason = options.reason;
+  }
+}
+
+/** Options for {@link ConfigError}. */
+export interface ConfigErrorOptions extends S3SyncErrorOptions {
+  /** The environment variable (or option) whose value was refused. */
+  readonly variable: string;
+}
+
+/** A configuration value (an environment variable) is missing or malformed. */
+export class ConfigError extends S3SyncError {
+  override readonly name = 'ConfigError' as const;
+  declare readonly code: 'ERR_CONFIG';
+  readonly variable: string;
+  constructor(message: string, options: ConfigErrorOptions) {
+    super('ERR_CONFIG', message, options);
+    this.variable = options.variable;
   }
 }
 

@@ -11,6 +11,7 @@ export type {
 } from './download/download.ts';
 export { downloadS3Object, sweepTempFiles, TEMP_FILE_SUFFIX } from './download/download.ts';
 export type {
+  ConfigErrorOptions,
   DownloadErrorOptions,
   FileSystemErrorOptions,
   HandlerTimeoutErrorOptions,
@@ -31,6 +32,7 @@ export {
   AccessDeniedError,
   ChecksumMismatchError,
   ClosedError,
+  ConfigError,
   DownloadError,
   FileSystemError,
   HandlerTimeoutError,
@@ -74,5 +76,28 @@ export type {
   StoreSnapshot,
 } from './store/types.ts';
 export type { StandardSchemaV1, Validate } from './store/validator.ts';
+export type {
+  AppliedUpdate,
+  DownloadIntoStoreOptions,
+  DownloadIntoStoreResult,
+  UnchangedUpdate,
+} from './sync/download-into-store.ts';
+export { downloadIntoStore } from './sync/download-into-store.ts';
+export type { S3SyncEnvConfig, S3SyncEnvOptions } from './sync/env.ts';
+export { s3SyncOptionsFromEnv } from './sync/env.ts';
+export type { AllowList } from './sync/policy.ts';
+export { compareSequencers } from './sync/policy.ts';
+export { createS3Sync, isPermanentFailure, S3Sync } from './sync/sync.ts';
+export type {
+  AnnouncedUpdate,
+  AppliedInfo,
+  PermanentFailureAction,
+  S3SyncEventMap,
+  S3SyncHealth,
+  S3SyncOptions,
+  S3SyncSqsOptions,
+  S3SyncState,
+  SkipReason,
+} from './sync/types.ts';
 export type { FormatS3UrlOptions, ParsedS3Url, S3Location, S3UrlStyle } from './url/s3-url.ts';
 export { formatS3Url, isValidBucketName, parseS3Url, tryParseS3Url } from './url/s3-url.ts';

@@ -32,14 +32,17 @@ describe('TypedEvents', () => {
       const unhandled = vi.fn();
       process.on('unhandledRejection', unhandled);
       try {
-        const reported = Promise.withResolvers<[unknown, string]>();
-        const emitter = new Emitter((error, event) => reported.resolve([error, event]));
+        let report: (value: [unknown, string]) => void = () => {};
+        const reported = new Promise<[unknown, string]>((resolve) => {
+          report = resolve;
+        });
+        const emitter = new Emitter((error, event) => report([error, event]));
         const failure = new Error('async bug');
         emitter.on('tick', async () => {
           throw failure;
         });
         emitter.fire(2);
-        expect(await reported.promise).toEqual([failure, 'tick']);
+        expect(await reported).toEqual([failure, 'tick']);
         await new Promise((resolve) => setImmediate(resolve));
         expect(unhandled).not.toHaveBeenCalled();
       } finally {

@@ -1,0 +1,125 @@
+import { isValidBucketName } from '../url/s3-url.ts';
+
+/** Which objects a message may make the pipeline fetch. */
+export interface AllowList {
+  /** Buckets objects may come from (exact names). */
+  readonly buckets: readonly string[];
+  /**
+   * Key prefixes objects must start with; any key when absent. `''` allows every key.
+   * @defaultValue every key
+   */
+  readonly keyPrefixes?: readonly string[];
+}
+
+/** One object an update names: what a message announced, or the fixed source. */
+export interface UpdateTarget {
+  readonly bucket: string;
+  readonly key: string;
+  /** The object's ETag without quotes, as S3 events carry it. */
+  readonly eTag?: string;
+  readonly versionId?: string;
+  /** S3's per-key ordering token: hex, of varying length. */
+  readonly sequencer?: string;
+}
+
+/** Throws a TypeError naming `allow` when the allow-list is malformed. Internal. */
+export function checkAllowList(allow: AllowList): void {
+  if (typeof allow !== 'object' || allow === null || !Array.isArray(allow.buckets) || allow.buckets.length === 0) {
+    throw new TypeError('Expected `allow.buckets` to be a non-empty array of bucket names');
+  }
+  for (const bucket of allow.buckets) {
+    if (typeof bucket !== 'string' || !isValidBucketName(bucket)) {
+      throw new TypeError(`Expected \`allow.buckets\` to hold bucket names, received ${JSON.stringify(bucket)}`);
+    }
+  }
+  if (allow.keyPrefixes !== undefined) {
+    if (!Array.isArray(allow.keyPrefixes) || allow.keyPrefixes.some((p) => typeof p !== 'string')) {
+      throw new TypeError('Expected `allow.keyPrefixes` to be an array of strings');
+    }
+  }
+}
+
+/** True when the allow-list lets `bucket`/`key` be fetched. Internal. */
+export function isAllowed(allow: AllowList, bucket: string, key: string): boolean {
+  if (!allow.buckets.includes(bucket)) return false;
+  return allow.keyPrefixes === undefined || allow.keyPrefixes.some((prefix) => key.startsWith(prefix));
+}
+
+/**
+ * Orders two S3 sequencers of one key: negative when `a` is older. S3 documents them as hex
+ * strings of varying length, compared after left-padding the shorter with zeros.
+ */
+export function compareSequencers(a: string, b: string): number {
+  const width = Math.max(a.length, b.length);
+  const left = a.toUpperCase().padStart(width, '0');
+  const right = b.toUpperCase().padStart(width, '0');
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** `"abc"` and `abc` name the same ETag: S3 events omit the quotes the HTTP header carries. */
+export function unquoteEtag(etag: string): string {
+  return etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"') ? etag.slice(1, -1) : etag;
+}
+
+/** The ETag as the `If-Match` / `If-None-Match` headers need it: quoted (weak tags kept as they are). */
+export function quoteEtag(etag: string): string {
+  return etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;
+}
+
+/** Why an announced update is not applied. */
+export type StaleReason = 'stale' | 'duplicate';
+
+/**
+ * Remembers, per object, the last update applied, so that a stale event (an older sequencer)
+ * or a duplicate one (the same sequencer, version id or ETag) is recognised. Internal.
+ */
+export class AppliedVersions {
+  readonly #applied = new Map<string, UpdateTarget>();
+
+  static keyOf(target: { readonly bucket: string; readonly key: string }): string {
+    return `${target.bucket}/${target.key}`;
+  }
+
+  /** `stale` or `duplicate` when `update` is not newer than what was applied for its key. */
+  check(update: UpdateTarget): StaleReason | undefined {
+    const last = this.#applied.get(AppliedVersions.keyOf(update));
+    if (last === undefined) return undefined;
+    if (update.sequencer !== undefined && last.sequencer !== undefined) {
+      const order = compareSequencers(update.sequencer, last.sequencer);
+      if (order < 0) return 'stale';
+      if (order === 0) return 'duplicate';
+      return undefined;
+    }
+    if (update.versionId !== undefined && update.versionId === last.versionId) return 'duplicate';
+    if (update.eTag !== undefined && last.eTag !== undefined && unquoteEtag(update.eTag) === unquoteEtag(last.eTag)) {
+      return 'duplicate';
+    }
+    return undefined;
+  }
+
+  /** True when `a` is older than `b` for the same key, by sequencer. */
+  static isOlder(a: UpdateTarget, b: UpdateTarget): boolean {
+    if (AppliedVersions.keyOf(a) !== AppliedVersions.keyOf(b)) return false;
+    return a.sequencer !== undefined && b.sequencer !== undefined && compareSequencers(a.sequencer, b.sequencer) < 0;
+  }
+
+  record(applied: UpdateTarget): void {
+    const key = AppliedVersions.keyOf(applied);
+    const last = this.#applied.get(key);
+    const eTag = applied.eTag === undefined ? undefined : unquoteEtag(applied.eTag);
+    // A fetch with no event (start-up, reconcile) has no sequencer: it keeps the last event's
+    // only when it fetched that same object.
+    const sequencer = applied.sequencer ?? (last !== undefined && last.eTag === eTag ? last.sequencer : undefined);
+    this.#applied.set(key, {
+      bucket: applied.bucket,
+      key: applied.key,
+      ...(eTag === undefined ? {} : { eTag }),
+      ...(applied.versionId === undefined ? {} : { versionId: applied.versionId }),
+      ...(sequencer === undefined ? {} : { sequencer }),
+    });
+  }
+
+  get(target: { readonly bucket: string; readonly key: string }): UpdateTarget | undefined {
+    return this.#applied.get(AppliedVersions.keyOf(target));
+  }
+}

@@ -1,0 +1,364 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createS3Sync, type S3Sync, type S3SyncOptions } from '../../src/index.ts';
+import { type Emulator, startEmulator } from '../support/emulator.ts';
+import { s3EventBody, sequencer } from '../support/s3-events.ts';
+import { SyncRecorder } from '../support/sync-events.ts';
+
+interface Registry {
+  readonly servers: readonly { readonly name: string }[];
+  readonly release: number;
+}
+
+function validateRegistry(data: unknown): Registry {
+  const registry = data as Partial<Registry> | null;
+  if (!Array.isArray(registry?.servers) || typeof registry.release !== 'number') {
+    throw new Error('a registry has servers and a release number');
+  }
+  return registry as Registry;
+}
+
+const registry = (release: number, servers = 2) =>
+  JSON.stringify({ release, servers: Array.from({ length: servers }, (_, i) => ({ name: `io.example/s${i}` })) });
+
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+interface World {
+  readonly bucket: string;
+  readonly key: string;
+  readonly queueUrl: string;
+  readonly dir: string;
+  readonly target: string;
+  /** An S3 client counting the GetObject calls it sends. */
+  readonly s3: S3Client;
+  readonly gets: { count: number };
+  put(body: string, key?: string): Promise<{ eTag: string }>;
+  send(body: string): Promise<void>;
+  visibleMessages(): Promise<number>;
+}
+
+let world: World;
+let syncs: S3Sync<Registry>[] = [];
+let seq = 0;
+
+beforeEach(async () => {
+  const bucket = emulator.uniqueName('registry');
+  await emulator.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const { QueueUrl } = await emulator.sqs.send(new CreateQueueCommand({ QueueName: emulator.uniqueName('replica') }));
+  const dir = await mkdtemp(join(tmpdir(), 's3-sync-'));
+  const gets = { count: 0 };
+  const s3 = new S3Client(emulator.clientConfig());
+  s3.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'GetObjectCommand') gets.count += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countGets' },
+  );
+  const queueUrl = QueueUrl as string;
+  world = {
+    bucket,
+    key: 'v0/registry.json',
+    queueUrl,
+    dir,
+    target: join(dir, 'registry.json'),
+    s3,
+    gets,
+    async put(body, key = 'v0/registry.json') {
+      const { ETag } = await emulator.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      return { eTag: (ETag ?? '').replaceAll('"', '') };
+    },
+    async send(body) {
+      await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+    },
+    async visibleMessages() {
+      const { Attributes } = await emulator.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return (
+        Number(Attributes?.ApproximateNumberOfMessages) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
+      );
+    },
+  };
+});
+
+afterEach(async () => {
+  await Promise.all(syncs.map((sync) => sync.stop()));
+  syncs = [];
+  world.s3.destroy();
+  await rm(world.dir, { recursive: true, force: true });
+});
+
+function makeSync(overrides: Partial<S3SyncOptions<Registry>> = {}): { sync: S3Sync<Registry>; events: SyncRecorder } {
+  const sync = createS3Sync<Registry>({
+    sqs: { client: emulator.sqs, queueUrl: world.queueUrl, waitTimeSeconds: 1, visibilityTimeout: 5 },
+    s3: { client: world.s3 },
+    target: world.target,
+    allow: { buckets: [world.bucket], keyPrefixes: ['v0/'] },
+    validate: validateRegistry,
+    retry: false,
+    ...overrides,
+  });
+  syncs.push(sync);
+  return { sync, events: new SyncRecorder(sync as S3Sync<unknown>) };
+}
+
+/** Puts a registry and announces it with an S3 event, with a fresh, larger sequencer. */
+async function publish(body: string, key = world.key): Promise<{ eTag: string; sequencer: string }> {
+  const { eTag } = await world.put(body, key);
+  const seqValue = sequencer(++seq);
+  await world.send(s3EventBody({ bucket: world.bucket, key, eTag, sequencer: seqValue, size: body.length }));
+  return { eTag, sequencer: seqValue };
+}
+
+async function drained(): Promise<void> {
+  // SQS deletes are batched: wait until the queue holds nothing, visible or in flight.
+  for (let i = 0; i < 200 && (await world.visibleMessages()) > 0; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(await world.visibleMessages()).toBe(0);
+}
+
+describe('createS3Sync', () => {
+  describe('options', () => {
+    it('refuses to be created with neither source nor allow', () => {
+      expect(() =>
+        createS3Sync({
+          sqs: { client: emulator.sqs, queueUrl: world.queueUrl },
+          s3: { client: world.s3 },
+          target: world.target,
+        }),
+      ).toThrow(/`source`.*`allow`/);
+    });
+
+    it.each([
+      [{ allow: { buckets: [] } }, /allow\.buckets/],
+      [{ allow: { buckets: ['Not_A_Bucket'] } }, /allow\.buckets/],
+      [{ reconcileIntervalMs: -1 }, /reconcileIntervalMs/],
+      [{ maxBytes: 0 }, /maxBytes/],
+      [{ permanentFailure: 'drop' }, /permanentFailure/],
+      [{ source: 'https://example.com/x.json' }, /Invalid S3 URL/],
+    ])('refuses %j', (override, message) => {
+      expect(() => makeSync(override as Partial<S3SyncOptions<Registry>>)).toThrow(message);
+    });
+  });
+
+  describe('.start', () => {
+    it('serves a valid local file at once and fetches the source before resolving', async () => {
+      await writeFile(world.target, registry(1));
+      await world.put(registry(2));
+      const { sync } = makeSync({ source: `s3://${world.bucket}/${world.key}` });
+      const versions: number[] = [];
+      sync.store.on('reloaded', (snapshot) => versions.push(snapshot.data.release));
+      await sync.start();
+      expect(versions).toEqual([1, 2]);
+      expect(sync.store.get().release).toBe(2);
+      expect(sync.health()).toMatchObject({ state: 'ready', version: 2, consecutiveFailures: 0 });
+      expect(JSON.parse(await readFile(world.target, 'utf8')).release).toBe(2);
+    });
+
+    it('is starting, not failed, on a first boot with no file and no source', async () => {
+      const { sync } = makeSync();
+      await sync.start();
+      expect(sync.health()).toMatchObject({ state: 'starting', version: 0, consecutiveFailures: 0 });
+    });
+
+    it('rejects when there is nothing to serve and the source is missing', async () => {
+      const { sync } = makeSync({ source: `s3://${world.bucket}/v0/missing.json` });
+      await expect(sync.start()).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+      expect(sync.state).toBe('stopped');
+    });
+  });
+
+  describe('updates', () => {
+    it('serves v1 then v2, acknowledging each message', async () => {
+      const { sync, events } = makeSync();
+      await sync.start();
+      let applied = events.next('update_applied');
+      await publish(registry(1));
+      const [first] = await applied;
+      expect(first).toMatchObject({ version: 1, bytes: registry(1).length });
+      expect(first.lagMs).toBeGreaterThanOrEqual(0);
+      applied = events.next('update_applied');
+      await publish(registry(2, 5));
+      await applied;
+      expect(sync.store.get()).toMatchObject({ release: 2 });
+      expect(sync.store.get().servers).toHaveLength(5);
+      expect(sync.health()).toMatchObject({ state: 'ready', version: 2 });
+      await drained();
+    });
+
+    it('keeps v2 in the file and in memory when invalid JSON is uploaded, reports degraded, and recovers with v3', async () => {
+      const { sync, events } = makeSync();
+      await sync.start();
+      let applied = events.next('update_applied');
+      await publish(registry(2));
+      await applied;
+      const good = await readFile(world.target, 'utf8');
+
+      const failed = events.next('update_failed');
+      await publish('{"release": 3, "servers": [');
+      const [error, info] = await failed;
+      expect(error.code).toBe('ERR_VERIFY_FAILED');
+      expect(info.permanent).toBe(true);
+      expect(await readFile(world.target, 'utf8')).toBe(good);
+      expect(sync.store.get().release).toBe(2);
+      const health = JSON.parse(JSON.stringify(sync.health()));
+      expect(health).toMatchObject({ state: 'degraded', version: 1, consecutiveFailures: 1 });
+      expect(health.lastError).toMatchObject({ code: 'ERR_VERIFY_FAILED', bucket: world.bucket, key: world.key });
+      expect(events.seen.update_failed).toHaveLength(1); // one failure, reported once
+      await drained(); // permanent by default: acknowledged, not retried hot
+
+      applied = events.next('update_applied');
+      await publish(registry(3));
+      await applied;
+      expect(sync.store.get().release).toBe(3);
+      expect(sync.health()).toMatchObject({ state: 'ready', version: 2, consecutiveFailures: 0 });
+      expect(await readdir(world.dir)).toEqual(['registry.json']);
+    });
+
+    it('never fetches an object from a bucket or prefix outside the allow-list', async () => {
+      const { sync, events } = makeSync();
+      await sync.start();
+      const skipped = events.next('update_skipped');
+      await world.send(s3EventBody({ bucket: 'someone-elses-bucket', key: 'v0/registry.json', eTag: 'abc' }));
+      const [update, reason] = await skipped;
+      expect(reason).toBe('not-allowed');
+      expect(update.bucket).toBe('someone-elses-bucket');
+      const prefix = events.next('update_skipped');
+      await world.send(s3EventBody({ bucket: world.bucket, key: 'private/secrets.json', eTag: 'abc' }));
+      expect((await prefix)[1]).toBe('not-allowed');
+      await drained();
+      expect(world.gets.count).toBe(0);
+      expect(existsSync(world.target)).toBe(false);
+    });
+
+    it('skips duplicate and out-of-order events', async () => {
+      const { sync, events } = makeSync();
+      await sync.start();
+      const applied = events.next('update_applied');
+      const v2 = await publish(registry(2));
+      await applied;
+      const getsAfterV2 = world.gets.count;
+
+      const duplicate = events.next('update_skipped');
+      await world.send(s3EventBody({ bucket: world.bucket, key: world.key, eTag: v2.eTag, sequencer: v2.sequencer }));
+      expect((await duplicate)[1]).toBe('duplicate');
+      const stale = events.next('update_skipped');
+      await world.send(s3EventBody({ bucket: world.bucket, key: world.key, eTag: 'ffff', sequencer: '0' }));
+      expect((await stale)[1]).toBe('stale');
+      // Sequencers differ in length: compared after left-padding with zeros, 5 is v2's own.
+      const padded = events.next('update_skipped');
+      await world.send(
+        s3EventBody({
+          bucket: world.bucket,
+          key: world.key,
+          eTag: v2.eTag,
+          sequencer: v2.sequencer.replace(/^0+/, ''),
+        }),
+      );
+      expect((await padded)[1]).toBe('duplicate');
+      await drained();
+      expect(world.gets.count).toBe(getsAfterV2);
+      expect(sync.store.get().release).toBe(2);
+
+      // A longer sequencer is newer than any shorter one, whatever their first digits.
+      const longer = events.next('update_applied');
+      const { eTag } = await world.put(registry(3));
+      await world.send(s3EventBody({ bucket: world.bucket, key: world.key, eTag, sequencer: `1${'0'.repeat(16)}` }));
+      await longer;
+      const older = events.next('update_skipped');
+      await world.send(s3EventBody({ bucket: world.bucket, key: world.key, eTag: 'dddd', sequencer: 'F'.repeat(16) }));
+      expect((await older)[1]).toBe('stale');
+      expect(sync.store.get().release).toBe(3);
+    });
+
+    it('folds a burst of 50 messages into at most 2 downloads and acknowledges all of them', async () => {
+      const { sync, events } = makeSync();
+      await sync.start();
+      const bodies: string[] = [];
+      for (let i = 1; i <= 50; i++) {
+        const { eTag } = await world.put(registry(i));
+        bodies.push(s3EventBody({ bucket: world.bucket, key: world.key, eTag, sequencer: sequencer(++seq) }));
+      }
+      const applied = events.next('update_applied', ([info]) => (info.snapshot.data as Registry).release === 50);
+      await Promise.all(bodies.map((body) => world.send(body)));
+      await applied;
+      await drained();
+      expect(world.gets.count).toBeLessThanOrEqual(2);
+      expect(sync.store.get().release).toBe(50);
+      const reasons = events.skipReasons();
+      expect(reasons.every((r) => r === 'coalesced' || r === 'superseded' || r === 'stale')).toBe(true);
+      expect(events.seen.update_received).toHaveLength(50);
+    });
+
+    it('catches up on a missed message with the reconcile timer', async () => {
+      await world.put(registry(1));
+      const { sync, events } = makeSync({ source: `s3://${world.bucket}/${world.key}`, reconcileIntervalMs: 100 });
+      await sync.start();
+      expect(sync.store.get().release).toBe(1);
+      const notModified = events.next('update_skipped', ([, reason]) => reason === 'not-modified');
+      await notModified; // a reconcile of an unchanged object is a 304, nothing written
+      const applied = events.next('update_applied');
+      await world.put(registry(2)); // and no message: it was missed
+      const [info] = await applied;
+      expect(info.update.origin).toBe('reconcile');
+      expect(sync.store.get().release).toBe(2);
+    });
+
+    it('leaves no partial file when stopped during a download', async () => {
+      await writeFile(world.target, registry(1));
+      // Holds the GetObject request until the listener has stopped, so stop() meets a download
+      // in flight; the request then goes out with the sync's signal already aborted.
+      let requested: () => void = () => {};
+      const inFlight = new Promise<void>((resolve) => {
+        requested = resolve;
+      });
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      world.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetObjectCommand') {
+            requested();
+            await gate;
+          }
+          return next(args);
+        },
+        { step: 'finalizeRequest', name: 'holdGets' },
+      );
+      const { sync } = makeSync({ stopTimeoutMs: 0 });
+      await sync.start();
+      sync.listener.on('stopped', () => setImmediate(release));
+      await publish(registry(9));
+      await inFlight;
+      await sync.stop();
+      expect(sync.state).toBe('stopped');
+      expect(await readdir(world.dir)).toEqual(['registry.json']);
+      expect(JSON.parse(await readFile(world.target, 'utf8')).release).toBe(1);
+    });
+  });
+
+  describe('.stop', () => {
+    it('is safe to call twice and before start', async () => {
+      const { sync, events } = makeSync();
+      await Promise.all([sync.stop(), sync.stop()]);
+      expect(sync.state).toBe('stopped');
+      expect(events.seen.stopped).toHaveLength(1);
+      await expect(sync.start()).rejects.toThrow(/stopped/);
+    });
+  });
+});
