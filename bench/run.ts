@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, string> = {
   download: './download.ts',
   store: './store.ts',
   listener: './listener.ts',
+  sync: './sync.ts',
 };
 
 const name = process.argv[2];
