@@ -1,11 +1,12 @@
 /**
- * One replica of an MCP server registry, kept in step with `registry.json` in S3 by hand-composed
- * primitives, against an embedded S3/SQS/SNS emulator (nothing else to run, no AWS account):
+ * One replica of an MCP server registry, kept in step with `registry.json` in S3 by
+ * `createS3Sync`, against an embedded S3/SQS/SNS emulator (nothing else to run, no AWS account):
  *
  *   npm run build && node examples/replica.ts
  *
- * S3 → SNS → this replica's own queue → SqsListener → downloadS3Object (verify = store.stage)
- * → rename → publish. A bad update is refused and the good data keeps being served.
+ * S3 → SNS → this replica's own queue → createS3Sync (decode, policy, download with If-Match,
+ * validate before the file is replaced, publish, acknowledge). A bad update is refused and the
+ * good data keeps being served.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,14 +15,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import {
-  downloadS3Object,
-  isS3SyncError,
-  JsonFileStore,
-  type S3SyncError,
-  SqsListener,
-  type StagedUpdate,
-} from 's3-sqs-sync';
+import { createS3Sync } from 's3-sqs-sync';
 
 interface Registry {
   readonly servers: readonly { readonly server: { readonly name: string } }[];
@@ -71,86 +65,51 @@ export async function runReplica(
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
     await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes?.QueueArn }));
     const sample = JSON.parse(await readFile(fixturePath, 'utf8')) as { servers: unknown[] };
+    let sequencer = 0;
     const put = async (body: string) => {
-      const { ETag } = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'registry.json', Body: body }));
+      const { ETag = '' } = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'registry.json', Body: body }));
       // The emulator does not send S3 event notifications, so the publisher's event is sent here.
+      const object = { key: 'registry.json', eTag: ETag.replaceAll('"', ''), sequencer: (++sequencer).toString(16) };
       const event = {
-        Records: [
-          { eventSource: 'aws:s3', s3: { bucket: { name: bucket }, object: { key: 'registry.json', eTag: ETag } } },
-        ],
+        Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object } }],
       };
       await sns.send(new PublishCommand({ TopicArn, Message: JSON.stringify(event) }));
     };
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'registry.json', Body: JSON.stringify(sample) }));
 
-    // The replica: a store, and a sync step that stages the download before it replaces the file.
-    const store = new JsonFileStore<Registry>({ path: join(dir, 'registry.json'), validate: validateRegistry });
-    store.on('reloaded', (snapshot) => {
-      report.versions.push(snapshot.version);
+    // The replica: about ten lines.
+    const sync = createS3Sync<Registry>({
+      sqs: { client: sqs, queueUrl: QueueUrl, waitTimeSeconds: 1 },
+      s3: { client: s3 },
+      target: join(dir, 'registry.json'),
+      source: `s3://${bucket}/registry.json`,
+      validate: validateRegistry,
+    });
+    sync.on('update_applied', ({ version, snapshot, etag }) => {
+      report.versions.push(version);
       report.serverCounts.push(snapshot.data.servers.length);
-      log(
-        `serving version ${snapshot.version}: ${snapshot.data.servers.length} servers (etag ${snapshot.source?.etag})`,
-      );
+      log(`serving version ${version}: ${snapshot.data.servers.length} servers (etag ${etag})`);
     });
-    store.on('reload_failed', (error: S3SyncError) => {
-      report.refused.push(error.code);
-      log(`refused an update (${error.code}): still serving version ${store.snapshot().version}`);
+    sync.on('update_failed', (error) => {
+      const code = error.cause instanceof Error && 'code' in error.cause ? String(error.cause.code) : error.code;
+      report.refused.push(code);
+      log(`refused an update (${code}): still serving version ${sync.health().version}`);
     });
-    let etag: string | undefined;
-    const sync = async (key: string, signal?: AbortSignal) => {
-      const result = await downloadS3Object<StagedUpdate<Registry>>({
-        client: s3,
-        source: { bucket, key },
-        target: store.path,
-        ...(etag === undefined ? {} : { ifNoneMatch: etag }),
-        ...(signal === undefined ? {} : { signal }),
-        verify: (tempPath, info) => store.stage(tempPath, { etag: info.etag }),
-      });
-      if (result.status === 'downloaded') {
-        result.verified?.publish(); // the file was renamed; now the memory follows, in one swap
-        etag = result.etag;
-      }
-    };
-    await sync('registry.json');
-
-    const listener = new SqsListener({
-      client: sqs,
-      queueUrl: QueueUrl,
-      waitTimeSeconds: 1,
-      retryDelaySeconds: () => 60,
-      handleMessage: async (message, { signal }) => {
-        const envelope = JSON.parse(message.Body ?? '{}') as { Message?: string };
-        const event = JSON.parse(envelope.Message ?? '{}') as { Records?: { s3: { object: { key: string } } }[] };
-        for (const record of event.Records ?? []) {
-          // S3 event keys are form-encoded: '+' is a space.
-          const key = decodeURIComponent(record.s3.object.key.replaceAll('+', ' '));
-          try {
-            await sync(key, signal);
-          } catch (error) {
-            // A file that fails validation will not get better by retrying: acknowledge it.
-            if (isS3SyncError(error) && error.code === 'ERR_VERIFY_FAILED') continue;
-            throw error;
-          }
-        }
-      },
-    });
-    const handled = () => new Promise<void>((resolve) => listener.once('message_processed', () => resolve()));
-    listener.start();
+    await sync.start();
 
     // A good update: one more server.
     const more = { ...sample, servers: [...sample.servers, { server: { name: 'io.example/new-server' } }] };
-    let done = handled();
+    let done = new Promise((resolve) => sync.once('update_applied', resolve));
     await put(JSON.stringify(more));
     await done;
 
     // A bad update: truncated JSON. The replica refuses it and keeps serving the last good data.
-    done = handled();
+    done = new Promise((resolve) => sync.once('update_failed', resolve));
     await put(JSON.stringify(more).slice(0, 100));
     await done;
-    log(`get() still answers: ${store.get().servers.length} servers`);
+    log(`get() still answers: ${sync.store.get().servers.length} servers`);
 
-    await listener.stop();
-    await store.close();
+    await sync.stop();
   } finally {
     s3.destroy();
     sqs.destroy();

@@ -5,6 +5,8 @@ export type {
   DownloadOptions,
   DownloadResult,
   DownloadRetryOptions,
+  DownloadVerifyContext,
+  GetObjectPassThroughInput,
   NotModifiedResult,
   ObjectInfo,
   SweepTempFilesOptions,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { downloadS3Object, sweepTempFiles } from '../../src/index.ts';
 import { type Emulator, startEmulator } from '../support/emulator.ts';
@@ -129,6 +130,39 @@ describe('downloadS3Object over HTTP (fauxqs behind a fault proxy)', () => {
     });
   });
 
+  it('reads a versioned bucket with a GetObject-only role: a cut body is retried with If-Match, no VersionId', async () => {
+    const versioned = await startFaultProxy(emu.endpoint, { versionId: 'v-3HL4kqtJlcpXroDTDmJ' });
+    const client = new S3Client(emu.clientConfig(versioned.endpoint));
+    try {
+      versioned.inject({ kind: 'cut', afterBytes: 64 * 1024 });
+      const result = await downloadS3Object({
+        client,
+        source: `s3://${bucket}/registry.json`,
+        target,
+        retry: FAST_RETRY,
+      });
+      expect(result).toMatchObject({ status: 'downloaded', attempts: 2, versionId: 'v-3HL4kqtJlcpXroDTDmJ' });
+      expect(await fileHash(target)).toBe(sha256(newBytes));
+      expect(versioned.seen.map((get) => /[?&]versionId=/.test(get.url))).toEqual([false, false]);
+      expect(versioned.seen[1]?.ifMatch).toBe(result.status === 'downloaded' ? result.etag : 'none');
+    } finally {
+      client.destroy();
+      await versioned.stop();
+    }
+  });
+
+  it('downloads through FetchHttpHandler, whose bodies are web streams', async () => {
+    const client = new S3Client({ ...emu.clientConfig(proxy.endpoint), requestHandler: new FetchHttpHandler() });
+    try {
+      const result = await downloadS3Object({ client, source: `s3://${bucket}/registry.json`, target });
+      expect(result).toMatchObject({ status: 'downloaded', bytes: newBytes.length });
+      expect(await fileHash(target)).toBe(sha256(newBytes));
+      expect(await leftovers(dir.path)).toEqual([]);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('leaves the target intact when killed with SIGKILL mid-download; sweepTempFiles removes the leftover', async () => {
     proxy.inject({ kind: 'stall', afterBytes: 64 * 1024 });
     const script = fileURLToPath(new URL('../support/download-child.ts', import.meta.url));
@@ -160,6 +194,9 @@ describe('downloadS3Object over HTTP (fauxqs behind a fault proxy)', () => {
       const watcher = watch(dir.path, () => void check());
       void check();
     });
+    // A sweep while the child still runs (another replica in a rolling deploy) keeps its file.
+    expect(await sweepTempFiles(dir.path)).toEqual([]);
+    expect(await leftovers(dir.path)).toHaveLength(1);
     child.kill('SIGKILL');
     const [, signal] = (await exited) as [number | null, string | null];
     expect(signal).toBe('SIGKILL');

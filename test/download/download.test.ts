@@ -333,17 +333,28 @@ describe('downloadS3Object', () => {
   });
 
   describe('transient failures', () => {
-    it('retries a body cut mid-stream, pinned to the version the first response carried', async () => {
+    it('retries a body cut mid-stream with If-Match on the first ETag, never a VersionId it was not given', async () => {
       s3.on(GetObjectCommand)
         .resolvesOnce({ Body: cutBody(NEW.slice(0, 5)), ContentLength: NEW.length, ETag: '"e1"', VersionId: 'v1' })
         .resolves(ok(NEW, { ETag: '"e1"', VersionId: 'v1' }));
       const result = await downloadS3Object({ client, source: 's3://registry-prod/k', target, retry: FAST_RETRY });
-      expect(result).toMatchObject({ status: 'downloaded', attempts: 2, etag: '"e1"' });
+      expect(result).toMatchObject({ status: 'downloaded', attempts: 2, etag: '"e1"', versionId: 'v1' });
       const inputs = s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input);
       expect(inputs[0]?.IfMatch).toBeUndefined();
-      expect(inputs[1]).toMatchObject({ IfMatch: '"e1"', VersionId: 'v1' });
+      expect(inputs[1]?.IfMatch).toBe('"e1"');
+      // GetObject with a VersionId needs s3:GetObjectVersion, which a GetObject-only role lacks.
+      expect(inputs.map((input) => input.VersionId)).toEqual([undefined, undefined]);
       expect(await readFile(target, 'utf8')).toBe(NEW);
       expect(await leftovers(dir.path)).toEqual([]);
+    });
+
+    it('sends the VersionId the caller asked for on every attempt', async () => {
+      s3.on(GetObjectCommand)
+        .resolvesOnce({ Body: cutBody(NEW.slice(0, 5)), ContentLength: NEW.length, ETag: '"e1"', VersionId: 'v1' })
+        .resolves(ok(NEW, { ETag: '"e1"', VersionId: 'v1' }));
+      await downloadS3Object({ client, source: 's3://registry-prod/k', target, versionId: 'v1', retry: FAST_RETRY });
+      const inputs = s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input);
+      expect(inputs.map((input) => input.VersionId)).toEqual(['v1', 'v1']);
     });
 
     it('starts over on the new version when an unpinned object changes between attempts', async () => {

@@ -13,6 +13,22 @@ export type Fault =
   /** Forward the headers and the first `afterBytes` body bytes, then send nothing more. */
   | { readonly kind: 'stall'; readonly afterBytes: number };
 
+/** How the proxy makes the emulator's bucket look. */
+export interface FaultProxyOptions {
+  /**
+   * Act as a versioned bucket read with an `s3:GetObject`-only role: object GETs answer with this
+   * `x-amz-version-id`, and a GET that names a `versionId` gets 403 AccessDenied (it would need
+   * `s3:GetObjectVersion`). fauxqs itself ignores versioning.
+   */
+  readonly versionId?: string;
+}
+
+/** One object GET as the proxy saw it. */
+export interface SeenGet {
+  readonly url: string;
+  readonly ifMatch?: string;
+}
+
 /** A loopback HTTP proxy in front of the emulator that injects faults into object GETs. */
 export interface FaultProxy {
   /** `http://127.0.0.1:<port>`: point an SDK client here instead of at the emulator. */
@@ -21,6 +37,8 @@ export interface FaultProxy {
   inject(...faults: Fault[]): void;
   /** Object GETs seen so far. */
   readonly objectGets: number;
+  /** Every object GET seen so far, in order. */
+  readonly seen: readonly SeenGet[];
   /** Emits 'stalled' when a stall fault has forwarded its bytes. */
   readonly events: EventEmitter;
   stop(): Promise<void>;
@@ -39,16 +57,23 @@ function s3Error(res: ServerResponse, status: number, code: string): void {
   res.end(xml);
 }
 
-export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
+export async function startFaultProxy(upstream: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const target = new URL(upstream);
   const queue: Fault[] = [];
   const events = new EventEmitter();
+  const seen: SeenGet[] = [];
   let objectGets = 0;
 
   const server = createServer((req, res) => {
     let fault: Fault | undefined;
-    if (isObjectGet(req)) {
+    const objectGet = isObjectGet(req);
+    if (objectGet) {
       objectGets++;
+      const ifMatch = req.headers['if-match'];
+      seen.push({ url: req.url ?? '/', ...(typeof ifMatch === 'string' ? { ifMatch } : {}) });
+      if (options.versionId !== undefined && /[?&]versionId=/.test(req.url ?? '')) {
+        return s3Error(res, 403, 'AccessDenied');
+      }
       fault = queue.shift();
     }
     if (fault?.kind === 'status') return s3Error(res, fault.status, fault.code);
@@ -57,7 +82,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const upstreamReq = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        const headers = { ...upstreamRes.headers };
+        if (objectGet && options.versionId !== undefined) headers['x-amz-version-id'] = options.versionId;
+        res.writeHead(upstreamRes.statusCode ?? 502, headers);
         if (fault === undefined) {
           upstreamRes.pipe(res);
           return;
@@ -97,6 +124,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     get objectGets() {
       return objectGets;
     },
+    seen,
     events,
     async stop() {
       server.closeAllConnections();
