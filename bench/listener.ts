@@ -2,7 +2,8 @@
  * SqsListener against sqs-consumer on the same emulator, side by side: 5,000 messages preloaded
  * per run, a handler that waits 0-40 ms (the same delays for both: fixed by message index),
  * concurrency 10 (sqs-consumer: batchSize 10, its concurrency being one batch at a time). Then
- * receive requests per minute on an empty queue with long polling.
+ * receive requests per minute on an empty queue with long polling, and with SqsListener's
+ * short polling (`waitTimeSeconds: 0`, resting `emptyReceiveDelayMs` between empty receives).
  */
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
@@ -125,9 +126,10 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-// Empty queues, default long polling (20 s), both at once.
+// Empty queues, default long polling (20 s), both at once; and SqsListener short polling.
 const emptyOurs = countingClient();
 const emptyTheirs = countingClient();
+const emptyShort = countingClient();
 const idleListener = new SqsListener({
   client: emptyOurs.client,
   queueUrl: await preloadedQueue(0),
@@ -141,13 +143,22 @@ const idleConsumer = Consumer.create({
   handleMessage: async (m) => m,
 });
 idleConsumer.on('error', () => undefined);
+const shortPollListener = new SqsListener({
+  client: emptyShort.client,
+  queueUrl: await preloadedQueue(0),
+  waitTimeSeconds: 0,
+  handleMessage: async () => undefined,
+});
 idleListener.start();
+shortPollListener.start();
 idleConsumer.start();
 await wait(EMPTY_SECONDS * 1000);
 const perMinute = (n: number) => (n * 60) / EMPTY_SECONDS;
 const oursIdle = perMinute(emptyOurs.counts.receives);
 const theirsIdle = perMinute(emptyTheirs.counts.receives);
+const shortIdle = perMinute(emptyShort.counts.receives);
 await idleListener.stop({ timeoutMs: 1000 });
+await shortPollListener.stop({ timeoutMs: 1000 });
 idleConsumer.stop({ abort: true });
 
 console.log(`\n${MESSAGES} messages, handler 0-40 ms, concurrency 10, ${ROUNDS} rounds (median)\n`);
@@ -155,9 +166,11 @@ printTable([
   ['consumer', 'messages/s', 'receives/min on an empty queue'],
   ['SqsListener', median(ours).toFixed(0), oursIdle.toFixed(1)],
   ['sqs-consumer', median(theirs).toFixed(0), theirsIdle.toFixed(1)],
+  ['SqsListener, waitTimeSeconds 0', '–', shortIdle.toFixed(1)],
 ]);
 console.log(`\nratio SqsListener / sqs-consumer: ${(median(ours) / median(theirs)).toFixed(2)}x`);
 admin.destroy();
 emptyOurs.client.destroy();
 emptyTheirs.client.destroy();
+emptyShort.client.destroy();
 await app.close();

@@ -1,4 +1,5 @@
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { HeartbeatError, S3SyncErrorJSON } from '../errors.ts';
 
 /** A pino-style logger: any of the four methods may be missing. Silent when not given. */
 export interface Logger {
@@ -10,16 +11,31 @@ export interface Logger {
 
 /** What a handler gets besides the message. */
 export interface HandlerContext {
-  /** Aborted at `handlerTimeoutMs`, and at `stop()`'s deadline. Pass it to every call you make. */
+  /**
+   * Aborted at `handlerTimeoutMs` (reason: `HandlerTimeoutError`), at `stop()`'s deadline
+   * (`StopDeadlineError`), and when the heartbeat fails or reaches `maxExtensionSeconds`
+   * (`HeartbeatError`). Pass it to every call you make.
+   */
   readonly signal: AbortSignal;
   /** How many times SQS has delivered this message (1 the first time). */
   readonly receiveCount: number;
+}
+
+/** The last argument of every per-message event. */
+export interface MessageInfo {
+  /** The message's `MessageId` (empty when SQS sent none). */
+  readonly messageId: string;
+  /** How many times SQS has delivered this message (1 the first time). */
+  readonly receiveCount: number;
+  /** The message group, on a FIFO queue. */
+  readonly groupId?: string;
 }
 
 /** Options for {@link SqsListener}. */
 export interface SqsListenerOptions {
   /** Your SQS client. */
   readonly client: SQSClient;
+  /** The queue's URL. A name ending in `.fifo` is a FIFO queue: see `docs/listener.md`. */
   readonly queueUrl: string;
   /**
    * Handles one message. Resolving deletes the message; throwing (or rejecting) leaves it to come
@@ -28,7 +44,7 @@ export interface SqsListenerOptions {
   readonly handleMessage: (message: Message, context: HandlerContext) => Promise<void>;
   /**
    * Handlers in flight at most. A slot that frees is refilled at once, whatever the rest of the
-   * batch is doing.
+   * batch is doing. Abandoned handlers still running take slots too, but never the last one.
    * @defaultValue 1
    */
   readonly concurrency?: number;
@@ -39,36 +55,53 @@ export interface SqsListenerOptions {
    */
   readonly batchSize?: number;
   /**
-   * Long-poll wait, 0 to 20 seconds.
+   * Long-poll wait, 0 to 20 seconds. With 0 (short polling), an empty receive is followed by
+   * `emptyReceiveDelayMs` of rest.
    * @defaultValue 20
    */
   readonly waitTimeSeconds?: number;
   /**
-   * Visibility timeout given to received messages, in seconds (0 to 43200). The heartbeat keeps
-   * a message invisible while its handler runs.
+   * With `waitTimeSeconds: 0`, how long to wait after a receive that returned nothing, so an
+   * empty queue is not polled back to back.
+   * @defaultValue 1000
+   */
+  readonly emptyReceiveDelayMs?: number;
+  /**
+   * Visibility timeout given to received messages, in seconds (1 to 43200; 0 is refused: the
+   * listener would receive its own running messages again). The heartbeat keeps a message
+   * invisible while its handler runs.
    * @defaultValue 30
    */
   readonly visibilityTimeout?: number;
   /**
-   * How often to extend a running handler's message, in seconds; less than `visibilityTimeout`.
+   * How often to extend a held message, in seconds; less than `visibilityTimeout`.
    * @defaultValue a third of `visibilityTimeout`
    */
   readonly heartbeatIntervalSeconds?: number;
   /**
-   * Stop extending a message once it has been held this long in total, in seconds: a handler
-   * stuck longer lets its message go back to the queue.
+   * Stop extending a message once it has been held this long in total, in seconds: the
+   * handler's signal is aborted (`HeartbeatError`) and the message goes back to the queue.
    * @defaultValue 3600
    */
   readonly maxExtensionSeconds?: number;
   /**
    * Seconds before a failed message may be received again (its visibility after the failure),
-   * from its receive count and the error.
+   * from its receive count and the error. Rounded and clamped to 0–43200 (`Infinity` gives
+   * 43200); a value that is not a number (`NaN`, `undefined`) or a throw gives the default.
    * @defaultValue 5 × 2^(receiveCount − 1) seconds, at most 900
    */
   readonly retryDelaySeconds?: (receiveCount: number, error: unknown) => number;
-  /** Aborts the handler's `signal` after this long; the message counts as failed and is retried. */
+  /**
+   * After this long the handler is abandoned: its signal is aborted (`HandlerTimeoutError`), the
+   * message counts as failed (retry delay, `processing_error`) and is never deleted, even if
+   * the handler resolves later.
+   * @defaultValue no timeout
+   */
   readonly handlerTimeoutMs?: number;
-  /** Message attributes to receive (`['All']` for all). */
+  /**
+   * Message attributes to receive (`['All']` for all).
+   * @defaultValue none
+   */
   readonly messageAttributeNames?: readonly string[];
   /**
    * Waits after a failed receive, before jitter: the first wait is `minMs`, doubling to `maxMs`.
@@ -76,6 +109,11 @@ export interface SqsListenerOptions {
    * @defaultValue `{ minMs: 1000, maxMs: 60000 }`
    */
   readonly receiveErrorBackoff?: { readonly minMs?: number; readonly maxMs?: number };
+  /**
+   * Where failures are logged, and where a throwing event listener is reported (without a
+   * `warn` method: a process warning). A logger that throws is ignored.
+   * @defaultValue silent
+   */
   readonly logger?: Logger;
 }
 
@@ -89,27 +127,90 @@ export interface StopOptions {
   readonly timeoutMs?: number;
 }
 
+/** What `stop()` resolves with (and `stopped` carries). */
+export interface StopResult {
+  /** Messages handed back (visibility 0) at the deadline because their handlers were still running. */
+  readonly handedBack: number;
+  /**
+   * Handlers still running that the listener no longer waits for (timed out, or still running
+   * at the deadline): their outcome is ignored, their messages are never deleted by them.
+   */
+  readonly abandoned: number;
+}
+
 /** Where the listener is in its lifecycle. */
 export type SqsListenerStatus = 'idle' | 'running' | 'stopping' | 'stopped';
 
-/** Events of {@link SqsListener}, with their listener arguments. None of them is `'error'`. */
+/** A JSON-safe form of an error: `toJSON()` of an `S3SyncError`, else its name, code and message. */
+export type ErrorSummary =
+  | S3SyncErrorJSON
+  | {
+      readonly name: string;
+      readonly message: string;
+      /** `ECONNREFUSED`, `AccessDenied`, … when the error carries one. */
+      readonly code?: string;
+      readonly httpStatusCode?: number;
+    };
+
+/** What {@link SqsListener.health} returns: plain data, safe to `JSON.stringify` for `/health`. */
+export interface SqsListenerHealth {
+  readonly status: SqsListenerStatus;
+  /**
+   * True while running with a failing receive, or with abandoned handlers still running: a
+   * service reports "degraded" then.
+   */
+  readonly degraded: boolean;
+  /** Failed receives since the last successful one. */
+  readonly consecutiveReceiveFailures: number;
+  /** The last failed receive's error (kept after a success; see `lastReceiveErrorAt`). */
+  readonly lastReceiveError?: ErrorSummary;
+  readonly lastReceiveErrorAt?: Date;
+  /** When a receive last succeeded (with or without messages). */
+  readonly lastReceiveAt?: Date;
+  /** Messages held now: handlers running, and on a FIFO queue messages waiting for their group. */
+  readonly inFlight: number;
+  /** Handlers abandoned (timed out, or still running at `stop()`'s deadline) that still run. */
+  readonly abandoned: number;
+}
+
+/** Why a message was handed back (made visible at once). */
+export type HandBackReason =
+  /** `stop()`'s deadline came while its handler ran. */
+  | 'stop_deadline'
+  /** FIFO: an earlier message of its group, from the same receive, failed or was not deleted. */
+  | 'group_failed';
+
+/**
+ * Events of {@link SqsListener}, with their listener arguments. None of them is `'error'`. Every
+ * per-message event ends with a {@link MessageInfo}.
+ */
 export interface SqsListenerEventMap {
   /** `start()` began polling. */
   started: [];
-  /** A message was received and its handler started. */
-  message_received: [message: Message];
-  /** A handler resolved; the message is queued for (batched) deletion. */
-  message_processed: [message: Message];
-  /** A handler threw, rejected or timed out; the message will come back after `delaySeconds`. */
-  processing_error: [error: unknown, message: Message, delaySeconds: number];
+  /** A message was received; its handler starts now (on a FIFO queue: after its group's earlier ones). */
+  message_received: [message: Message, info: MessageInfo];
+  /** A handler resolved and the message was deleted. */
+  message_processed: [message: Message, info: MessageInfo];
+  /**
+   * A handler threw, rejected, timed out or resolved after its signal was aborted; the message
+   * will come back after `delaySeconds`.
+   */
+  processing_error: [error: unknown, message: Message, delaySeconds: number, info: MessageInfo];
   /** A receive failed; the next one waits `backoffMs`. */
   receive_error: [error: unknown, backoffMs: number];
   /** A processed message could not be deleted: it will be delivered again. */
-  delete_error: [error: unknown, message: Message];
-  /** A long poll returned no message. */
+  delete_error: [error: unknown, message: Message, info: MessageInfo];
+  /** A receive returned no message. */
   empty: [];
-  /** A running handler's message was kept invisible for `visibilityTimeout` more seconds. */
-  visibility_extended: [message: Message, visibilityTimeout: number];
-  /** `stop()` finished: no poll, no handler, no pending delete. */
-  stopped: [];
+  /** A held message was kept invisible for `visibilityTimeout` more seconds. */
+  visibility_extended: [message: Message, visibilityTimeout: number, info: MessageInfo];
+  /**
+   * The heartbeat failed (`error.cause` is the SDK's error) or reached `maxExtensionSeconds` (no
+   * cause): the message may be delivered again, so its handler's signal is aborted with `error`.
+   */
+  heartbeat_error: [error: HeartbeatError, message: Message, info: MessageInfo];
+  /** A message was made visible again at once, unhandled. */
+  message_handed_back: [message: Message, reason: HandBackReason, info: MessageInfo];
+  /** `stop()` finished: no poll, no handler waited for, no pending delete. */
+  stopped: [result: StopResult];
 }

@@ -359,8 +359,10 @@ describe('SqsListener over HTTP (fauxqs)', () => {
       await send(url, ['one']);
       const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
       const before = timers();
+      // Short polls: the emulator holds no long poll open, so every timer left would be ours.
       const listener = listen({
         queueUrl: url,
+        waitTimeSeconds: 0,
         visibilityTimeout: 5,
         handlerTimeoutMs: 5000,
         handleMessage: async () => undefined,

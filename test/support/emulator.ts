@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 
 /** A running fauxqs emulator on loopback and real SDK clients pointed at it. */
@@ -68,4 +68,73 @@ export async function startEmulator(): Promise<Emulator> {
       await app.close();
     },
   };
+}
+
+/** Creates a queue (a FIFO queue with `fifo`) and returns its URL and ARN. */
+export async function createQueue(
+  emu: Emulator,
+  { fifo = false, attributes = {} }: { fifo?: boolean; attributes?: Record<string, string> } = {},
+): Promise<{ url: string; arn: string }> {
+  const { QueueUrl = '' } = await emu.sqs.send(
+    new CreateQueueCommand({
+      QueueName: emu.uniqueName('q') + (fifo ? '.fifo' : ''),
+      Attributes: fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'true', ...attributes } : attributes,
+    }),
+  );
+  const { Attributes = {} } = await emu.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  return { url: QueueUrl, arn: Attributes.QueueArn ?? '' };
+}
+
+/** Sends `bodies` in batches of ten; on a FIFO queue, all in `groupId`. */
+export async function sendMessages(
+  emu: Emulator,
+  url: string,
+  bodies: readonly string[],
+  groupId?: string,
+): Promise<void> {
+  for (let i = 0; i < bodies.length; i += 10) {
+    await emu.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: bodies.slice(i, i + 10).map((body, j) => ({
+          Id: String(j),
+          MessageBody: body,
+          ...(groupId === undefined ? {} : { MessageGroupId: groupId }),
+        })),
+      }),
+    );
+  }
+}
+
+/** Messages visible and in flight, as the queue's attributes tell. */
+export async function queueDepth(emu: Emulator, url: string): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes = {} } = await emu.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
+  };
+}
+
+/** An SQS client on the emulator (or `endpoint`) that records each command it sends and its input. */
+export function recordingSqsClient(
+  emu: Emulator,
+  endpoint?: string,
+): { client: SQSClient; calls: { name: string; input: Record<string, unknown> }[] } {
+  const client = new SQSClient(emu.clientConfig(endpoint));
+  const calls: { name: string; input: Record<string, unknown> }[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push({ name: context.commandName ?? '?', input: args.input as Record<string, unknown> });
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  return { client, calls };
 }

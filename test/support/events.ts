@@ -17,3 +17,12 @@ export function nthEvent<E extends keyof SqsListenerEventMap>(
     emitter.on(event, listener);
   });
 }
+
+/** A promise to open by hand: a handler that waits for the test to let it go. */
+export function gate<T = void>(): { promise: Promise<T>; open(value: T): void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
