@@ -30,6 +30,11 @@ for (const input of INPUTS) {
   }
 }
 
+// The cost of the custom-endpoint option when it is used, on the same AWS inputs.
+const withEndpoints = {
+  endpoints: [{ url: 'http://127.0.0.1:9000' }, { url: 'https://r2.example.com', virtualHosted: true }],
+};
+
 let sink: unknown;
 const results = compareThroughput([
   {
@@ -46,14 +51,24 @@ const results = compareThroughput([
     },
     opsPerCall: INPUTS.length,
   },
+  {
+    name: 'parseS3Url, 2 endpoints listed',
+    fn: () => {
+      for (const input of INPUTS) sink = parseS3Url(input, withEndpoints);
+    },
+    opsPerCall: INPUTS.length,
+  },
 ]);
 if (sink === undefined) throw new Error('nothing parsed');
-const [ours, theirs] = results;
-if (ours === undefined || theirs === undefined) throw new Error('no results');
+const [ours, theirs, custom] = results;
+if (ours === undefined || theirs === undefined || custom === undefined) throw new Error('no results');
 
 console.log(`\nthroughput on ${INPUTS.length} inputs both parse to the same bucket and key (median of 7 rounds)\n`);
 printTable([['parser', 'parses/s'], ...results.map((r) => [r.name, formatRate(r.opsPerSecond)])]);
 console.log(`\nratio parseS3Url / amazon-s3-uri: ${(ours.opsPerSecond / theirs.opsPerSecond).toFixed(2)}x`);
+console.log(
+  `ratio with 2 endpoints listed / amazon-s3-uri: ${(custom.opsPerSecond / theirs.opsPerSecond).toFixed(2)}x`,
+);
 
 // Where the two differ. `expected` is the right answer: a location, or null for "refuse".
 type Expected = { bucket: string; key: string; region?: string } | null;

@@ -42,6 +42,35 @@ describe('docs/s3-urls.md', () => {
   });
 });
 
+describe('docs/s3-urls.md, custom endpoints', () => {
+  const doc = readFileSync(new URL('../docs/s3-urls.md', import.meta.url), 'utf8');
+  const section = doc.split(/^## /m).find((s) => s.startsWith('Custom endpoints')) ?? '';
+  // The entries of the example in the section's code block, so the table is checked against them.
+  const endpoints = [...section.matchAll(/\{ url: '([^']+)'(, virtualHosted: true)? \}/g)].map((m) =>
+    m[2] === undefined ? { url: m[1] ?? '' } : { url: m[1] ?? '', virtualHosted: true },
+  );
+  const rows = tableRows(doc, 'Custom endpoints');
+
+  it('shows two endpoints and at least eight forms', () => {
+    expect(endpoints).toHaveLength(2);
+    expect(rows.length).toBeGreaterThanOrEqual(8);
+  });
+  it.each(rows)('%s: is parsed or refused as documented', (_form, example, bucket, key, endpoint, style) => {
+    const input = code(example ?? '') ?? '';
+    expect(() => parseS3Url(input)).toThrow(S3UrlError);
+    if (style === 'refused') {
+      expect(() => parseS3Url(input, { endpoints })).toThrow(S3UrlError);
+      return;
+    }
+    const parsed = parseS3Url(input, { endpoints });
+    expect(parsed.bucket).toBe(code(bucket ?? ''));
+    expect(parsed.key).toBe(code(key ?? ''));
+    expect(parsed.endpoint).toBe(code(endpoint ?? ''));
+    expect(parsed.style).toBe(code(style ?? ''));
+    expect(parsed.region).toBeUndefined();
+  });
+});
+
 describe('docs/errors.md', () => {
   it('lists exactly the exported error codes', () => {
     const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');

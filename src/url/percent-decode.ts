@@ -56,3 +56,12 @@ export function percentDecode(input: string): string {
   }
   return out + input.slice(copied);
 }
+
+/**
+ * Decodes `application/x-www-form-urlencoded` text, the encoding of S3 event notification keys:
+ * `+` is a space, then every `%XX` is decoded (so `%2B` is a literal `+`). Throws `URIError`
+ * where {@link percentDecode} does.
+ */
+export function formDecode(input: string): string {
+  return percentDecode(input.includes('+') ? input.replaceAll('+', ' ') : input);
+}

@@ -17,9 +17,19 @@ import {
   type Partition,
   regionPartition,
 } from './aws-names.ts';
+import {
+  type CustomMatch,
+  matchCustomEndpoint,
+  otherSchemeOrigin,
+  type ParseS3UrlOptions,
+  type ResolvedEndpoints,
+  resolveParseOptions,
+} from './endpoints.ts';
+import { badBucket, finish, parsePathStyle } from './finish.ts';
 import { matchEndpoint, readAuthority } from './host.ts';
-import { percentDecode } from './percent-decode.ts';
 import { type Scan, scan } from './scan.ts';
+
+export type { ParseS3UrlOptions, S3Endpoint } from './endpoints.ts';
 
 /** Where an object lives: enough to call `GetObject`. */
 export interface S3Location {
@@ -44,6 +54,11 @@ export type S3UrlStyle = 's3' | 'virtual-hosted' | 'path';
 export interface ParsedS3Url extends S3Location {
   /** The form the URL was written in. */
   readonly style: S3UrlStyle;
+  /**
+   * The origin of the listed custom endpoint the URL named (`http://127.0.0.1:9000`), as
+   * `new URL()` writes it. Absent for AWS URLs and `s3://` URLs.
+   */
+  readonly endpoint?: string;
 }
 
 /** Options for {@link formatS3Url}. */
@@ -68,77 +83,6 @@ const MAX_INPUT_LENGTH = 16_384;
  */
 export function isValidBucketName(name: string): boolean {
   return typeof name === 'string' && isBucketName(name);
-}
-
-function badBucket(input: string, bucket: string): never {
-  if (bucket.length === 0) refuse(input, 'the URL names no bucket');
-  return refuse(input, `invalid bucket name "${bucket}": ${bucketNameProblem(bucket)}`);
-}
-
-function result(
-  style: S3UrlStyle,
-  bucket: string,
-  key: string,
-  region: string | undefined,
-  versionId: string | undefined,
-): ParsedS3Url {
-  if (region === undefined) return versionId === undefined ? { bucket, key, style } : { bucket, key, versionId, style };
-  return versionId === undefined ? { bucket, key, region, style } : { bucket, key, region, versionId, style };
-}
-
-/** The `versionId` parameter of the query that runs from `from` to the end of `input`. */
-function decodeVersionId(input: string, from: number): string | undefined {
-  let versionId: string | undefined;
-  for (let at = from; at < input.length; ) {
-    let next = input.indexOf('&', at);
-    if (next === -1) next = input.length;
-    const named = input.startsWith('versionId', at) && (at + 9 === next || input.charCodeAt(at + 9) === 0x3d);
-    const pairAt = at;
-    at = next + 1;
-    if (!named) continue;
-    if (versionId !== undefined) refuse(input, 'more than one versionId');
-    const raw = input.slice(Math.min(pairAt + 10, next), next);
-    if (raw.length === 0) refuse(input, 'versionId is empty');
-    try {
-      // `+` is kept as `+`: version ids are base64-like and may contain it, never a space.
-      versionId = percentDecode(raw);
-    } catch (error) {
-      throw new S3UrlError({ input, reason: 'malformed percent-encoding in versionId', cause: error });
-    }
-  }
-  return versionId;
-}
-
-/**
- * Reads the key (from `from` to the query) and the version id, and builds the result. The key is
- * percent-decoded exactly once; a fragment is refused.
- */
-function finish(
-  input: string,
-  scanned: Scan,
-  from: number,
-  style: S3UrlStyle,
-  bucket: string,
-  region: string | undefined,
-): ParsedS3Url {
-  if (scanned.fragment !== -1) {
-    refuse(input, 'a URL fragment (#…) is never sent to S3; write "#" in a key as %23');
-  }
-  const q = scanned.query;
-  if (q !== -1 && q < from) refuse(input, 'the URL names no object key');
-  const raw = q === -1 ? input.slice(from) : input.slice(from, q);
-  if (raw.length === 0) refuse(input, 'the URL names no object key');
-  let key = raw;
-  if (scanned.percent) {
-    try {
-      key = percentDecode(raw);
-    } catch (error) {
-      throw new S3UrlError({ input, reason: 'malformed percent-encoding in the object key', cause: error });
-    }
-  }
-  if (keyTooLong(key)) refuse(input, `the object key is longer than ${MAX_KEY_BYTES} bytes`);
-  const versionId = q === -1 ? undefined : decodeVersionId(input, q + 1);
-  return result(style, bucket, key, region, versionId);
 }
 
 function parseArn(input: string, start: number, scanned: Scan): ParsedS3Url {
@@ -183,10 +127,47 @@ function parseS3Uri(input: string, start: number): ParsedS3Url {
   return finish(input, scanned, end + 1, 's3', bucket, undefined);
 }
 
-function parseHttp(input: string, start: number): ParsedS3Url {
+function parseCustom(input: string, scanned: Scan, match: CustomMatch): ParsedS3Url {
+  const end = scanned.authorityEnd;
+  const hasPath = input.charCodeAt(end) === 0x2f;
+  let parsed: ParsedS3Url;
+  if (match.bucketEnd === -1) {
+    if (!hasPath) refuse(input, 'the URL names no bucket');
+    parsed = parsePathStyle(input, scanned, end + 1, undefined, false);
+  } else {
+    const bucket = match.authority.slice(0, match.bucketEnd);
+    if (!isBucketName(bucket)) badBucket(input, bucket);
+    if (!hasPath) refuse(input, 'the URL names no object key');
+    parsed = finish(input, scanned, end + 1, 'virtual-hosted', bucket, undefined);
+  }
+  return { ...parsed, endpoint: match.endpoint.origin };
+}
+
+function notS3Host(
+  input: string,
+  host: string,
+  custom: ResolvedEndpoints | undefined,
+  secure: boolean,
+  authority: string,
+): never {
+  if (custom === undefined) refuse(input, `"${host}" is not an AWS S3 host`);
+  const other = otherSchemeOrigin(custom, secure, authority);
+  if (other !== undefined) refuse(input, `the endpoint listed for this host is ${other}: the scheme differs`);
+  return refuse(input, `"${authority.toLowerCase()}" is not an AWS S3 host or a listed endpoint`);
+}
+
+function parseHttp(input: string, start: number, secure: boolean, custom: ResolvedEndpoints | undefined): ParsedS3Url {
   const scanned = scan(input, start);
   const end = scanned.authorityEnd;
-  const host = scanned.plainAuthority ? input.slice(start, end) : readAuthority(input, input.slice(start, end));
+  const plain = scanned.plainAuthority;
+  // A host with a port (or brackets) is matched against the listed endpoints before `readAuthority`
+  // refuses what AWS never uses; a plain host only once it is known not to be AWS's. The two sets
+  // cannot overlap: AWS hosts and their parent domains cannot be listed.
+  if (custom !== undefined && !plain) {
+    const match = matchCustomEndpoint(custom, secure, input.slice(start, end), false);
+    if (match !== undefined) return parseCustom(input, scanned, match);
+  }
+  const host = plain ? input.slice(start, end) : readAuthority(input, input.slice(start, end));
 
   let matched: (typeof DNS_SUFFIXES)[number] | undefined;
   for (const candidate of DNS_SUFFIXES) {
@@ -195,7 +176,11 @@ function parseHttp(input: string, start: number): ParsedS3Url {
       break;
     }
   }
-  if (matched === undefined) refuse(input, `"${host}" is not an AWS S3 host`);
+  if (matched === undefined) {
+    const match = custom !== undefined && plain ? matchCustomEndpoint(custom, secure, host, true) : undefined;
+    if (match !== undefined) return parseCustom(input, scanned, match);
+    notS3Host(input, host, custom, secure, input.slice(start, end));
+  }
   const prefixEnd = host.length - matched.suffix.length;
   const endpoint = matchEndpoint(input, host, prefixEnd, matched.dnsSuffix, matched.region);
   const hasPath = input.charCodeAt(end) === 0x2f;
@@ -215,15 +200,8 @@ function parseHttp(input: string, start: number): ParsedS3Url {
     if (endpoint.kind === 'accelerate') {
       refuse(input, 'transfer acceleration endpoints take the bucket in the host name');
     }
-    // Path style: /<bucket>/<key>
     if (!hasPath) refuse(input, 'the URL names no bucket');
-    const stop = scanned.query !== -1 ? scanned.query : scanned.fragment !== -1 ? scanned.fragment : input.length;
-    const slash = input.indexOf('/', pathFrom);
-    const bucketEnd = slash === -1 || slash > stop ? stop : slash;
-    const bucket = input.slice(pathFrom, bucketEnd);
-    if (!isBucketOrAlias(bucket)) badBucket(input, bucket);
-    if (bucketEnd !== slash) refuse(input, 'the URL names no object key');
-    return finish(input, scanned, slash + 1, 'path', bucket, endpoint.region);
+    return parsePathStyle(input, scanned, pathFrom, endpoint.region, true);
   }
 
   // Virtual-hosted: the host's characters and labels are already checked.
@@ -247,12 +225,19 @@ function parseHttp(input: string, start: number): ParsedS3Url {
  *   hosts, the China and other AWS partitions; `?versionId=` in any form.
  *
  * The key is percent-decoded exactly once; `+` stays `+`. Hosts are matched exactly against S3's
- * endpoint grammar; anything else is refused.
+ * endpoint grammar; anything else is refused, unless `options.endpoints` lists it (MinIO,
+ * LocalStack, R2, an emulator): then path-style URLs on that exact scheme, host and port are
+ * accepted, and virtual-hosted ones where the entry says `virtualHosted: true`.
  *
  * @throws {S3UrlError} (`code: 'ERR_S3_URL'`) with the reason, for any input that is not a valid
- * S3 object URL. Nothing else is ever thrown.
+ * S3 object URL.
+ * @throws {TypeError | RangeError} naming the option, when `options` is invalid.
  */
-export function parseS3Url(input: string): ParsedS3Url {
+export function parseS3Url(input: string, options?: ParseS3UrlOptions): ParsedS3Url {
+  return parse(input, options === undefined ? undefined : resolveParseOptions(options));
+}
+
+function parse(input: string, custom: ResolvedEndpoints | undefined): ParsedS3Url {
   if (typeof input !== 'string') {
     throw new S3UrlError({ input: String(input), reason: `expected a string, received ${typeof input}` });
   }
@@ -261,21 +246,25 @@ export function parseS3Url(input: string): ParsedS3Url {
     refuse(input, 'leading or trailing spaces');
   }
   if (input.startsWith('s3://')) return parseS3Uri(input, 5);
-  if (input.startsWith('https://')) return parseHttp(input, 8);
-  if (input.startsWith('http://')) return parseHttp(input, 7);
+  if (input.startsWith('https://')) return parseHttp(input, 8, true, custom);
+  if (input.startsWith('http://')) return parseHttp(input, 7, false, custom);
   const sep = input.indexOf('://');
   if (sep === -1) refuse(input, 'expected an s3://, https:// or http:// URL');
   // Schemes are case-insensitive.
   const scheme = input.slice(0, sep).toLowerCase();
   if (scheme === 's3') return parseS3Uri(input, sep + 3);
-  if (scheme === 'https' || scheme === 'http') return parseHttp(input, sep + 3);
+  if (scheme === 'https' || scheme === 'http') return parseHttp(input, sep + 3, scheme === 'https', custom);
   return refuse(input, `unsupported scheme "${scheme}:"; expected s3, https or http`);
 }
 
-/** Like {@link parseS3Url}, but returns `undefined` instead of throwing. */
-export function tryParseS3Url(input: string): ParsedS3Url | undefined {
+/**
+ * Like {@link parseS3Url}, but returns `undefined` for a URL it refuses. Invalid `options` still
+ * throw (`TypeError`/`RangeError`): they are a mistake in the program, not in the input.
+ */
+export function tryParseS3Url(input: string, options?: ParseS3UrlOptions): ParsedS3Url | undefined {
+  const custom = options === undefined ? undefined : resolveParseOptions(options);
   try {
-    return parseS3Url(input);
+    return parse(input, custom);
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { percentDecode } from '../../src/url/percent-decode.ts';
+import { formDecode, percentDecode } from '../../src/url/percent-decode.ts';
 
 function outcome(decode: (s: string) => string, input: string): { value: string } | { error: string } {
   try {
@@ -41,5 +41,33 @@ describe('percentDecode', () => {
 
   it.each(['%', '%z1', '%C3', '%C3%28', '%C0%80', '%ED%A0%80', '%80'])('throws URIError for %s', (input) => {
     expect(() => percentDecode(input)).toThrow(URIError);
+  });
+});
+
+describe('formDecode', () => {
+  it.each([
+    ['red+flower.jpg', 'red flower.jpg'],
+    ['a%2Bb', 'a+b'],
+    ['a+%2B+b', 'a + b'],
+    ['100%25', '100%'],
+    ['%2B%2B', '++'],
+    ['plain', 'plain'],
+  ])('decodes %s as a form value', (input, expected) => {
+    expect(formDecode(input)).toBe(expected);
+  });
+
+  it('matches URLSearchParams on well-formed input', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+        const input = pieces.join('').replaceAll('&', '').replaceAll('=', '');
+        const ours = outcome(formDecode, input);
+        if ('value' in ours) expect(ours.value).toBe(new URLSearchParams(`k=${input}`).get('k'));
+      }),
+      { seed: 20_261_130, numRuns: 2_000 },
+    );
+  });
+
+  it('throws URIError on malformed escapes', () => {
+    expect(() => formDecode('a+%zz')).toThrow(URIError);
   });
 });
