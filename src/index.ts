@@ -57,12 +57,24 @@ export {
 } from './errors.ts';
 export { defaultRetryDelaySeconds, SqsListener } from './sqs/listener.ts';
 export type {
+  AnnouncedObject,
+  AnnouncedObjectKind,
+  AnnouncementSource,
+  DecodeSyncMessageOptions,
+} from './sqs/messages.ts';
+export { decodeSyncMessage } from './sqs/messages.ts';
+export type {
+  ErrorSummary,
+  HandBackReason,
   HandlerContext,
   Logger,
+  MessageInfo,
   SqsListenerEventMap,
+  SqsListenerHealth,
   SqsListenerOptions,
   SqsListenerStatus,
   StopOptions,
+  StopResult,
 } from './sqs/types.ts';
 export type { CreateReloadableStoreOptions } from './store/create.ts';
 export { createReloadableStore } from './store/create.ts';
@@ -101,5 +113,12 @@ export type {
   S3SyncState,
   SkipReason,
 } from './sync/types.ts';
-export type { FormatS3UrlOptions, ParsedS3Url, S3Location, S3UrlStyle } from './url/s3-url.ts';
+export type {
+  FormatS3UrlOptions,
+  ParsedS3Url,
+  ParseS3UrlOptions,
+  S3Endpoint,
+  S3Location,
+  S3UrlStyle,
+} from './url/s3-url.ts';
 export { formatS3Url, isValidBucketName, parseS3Url, tryParseS3Url } from './url/s3-url.ts';

@@ -1,30 +1,40 @@
-import { MessageError } from '../errors.ts';
+import { isS3SyncError, MessageError } from '../errors.ts';
+import { type DecodeSyncMessageOptions, decodeSyncMessage } from '../sqs/messages.ts';
 import type { AnnouncedUpdate } from './types.ts';
 
-// Placeholder until decodeSyncMessage lands: s3_url / s3_uri bodies and bare S3 event records.
-export function decodeUpdates(body: string, messageId: string | undefined): AnnouncedUpdate[] {
-  let parsed: unknown;
+/**
+ * The updates one SQS message announces, for the pipeline: `decodeSyncMessage`'s objects with
+ * the message id and a parsed event time. A refused body's `MessageError` names the message.
+ */
+export function decodeUpdates(
+  body: string,
+  messageId: string | undefined,
+  options: DecodeSyncMessageOptions,
+): AnnouncedUpdate[] {
+  let objects: ReturnType<typeof decodeSyncMessage>;
   try {
-    parsed = JSON.parse(body);
+    objects = decodeSyncMessage(body, options);
   } catch (error) {
-    throw new MessageError('not JSON', { reason: 'not JSON', cause: error, ...(messageId ? { messageId } : {}) });
+    if (!isS3SyncError(error) || error.code !== 'ERR_MESSAGE' || messageId === undefined) throw error;
+    const refused = error as MessageError;
+    throw new MessageError(refused.message, {
+      reason: refused.reason,
+      messageId,
+      ...(refused.bucket === undefined ? {} : { bucket: refused.bucket }),
+      ...(refused.key === undefined ? {} : { key: refused.key }),
+      ...(refused.cause === undefined ? {} : { cause: refused.cause }),
+    });
   }
-  let doc = parsed as Record<string, unknown>;
-  if (typeof doc.Message === 'string') doc = JSON.parse(doc.Message) as Record<string, unknown>;
-  const records = (doc.Records ?? []) as {
-    eventName?: string;
-    eventTime?: string;
-    s3: { bucket: { name: string }; object: { key: string; eTag?: string; sequencer?: string; versionId?: string } };
-  }[];
-  return records.map((r) => ({
-    bucket: r.s3.bucket.name,
-    key: decodeURIComponent(r.s3.object.key.replaceAll('+', ' ')),
-    ...(r.s3.object.eTag ? { eTag: r.s3.object.eTag } : {}),
-    ...(r.s3.object.sequencer ? { sequencer: r.s3.object.sequencer } : {}),
-    ...(r.s3.object.versionId ? { versionId: r.s3.object.versionId } : {}),
-    ...(r.eventTime ? { eventTime: new Date(r.eventTime) } : {}),
-    ...(r.eventName?.startsWith('ObjectRemoved') ? { removed: true } : {}),
-    ...(messageId ? { messageId } : {}),
+  return objects.map((object) => ({
+    bucket: object.bucket,
+    key: object.key,
+    ...(object.eTag === undefined ? {} : { eTag: object.eTag }),
+    ...(object.versionId === undefined ? {} : { versionId: object.versionId }),
+    ...(object.sequencer === undefined ? {} : { sequencer: object.sequencer }),
+    ...(object.eventTime === undefined ? {} : { eventTime: new Date(object.eventTime) }),
+    ...(object.size === undefined ? {} : { size: object.size }),
+    ...(object.kind === 'removed' ? { removed: true } : {}),
+    ...(messageId === undefined ? {} : { messageId }),
     origin: 'message' as const,
   }));
 }

@@ -7,7 +7,7 @@ import { defaultRetryDelaySeconds, SqsListener } from '../sqs/listener.ts';
 import type { HandlerContext } from '../sqs/types.ts';
 import { JsonFileStore } from '../store/json-file-store.ts';
 import type { ReloadableStore } from '../store/types.ts';
-import { parseS3Url, type S3Location } from '../url/s3-url.ts';
+import { parseS3Url, type S3Endpoint, type S3Location } from '../url/s3-url.ts';
 import { checkOptionalInteger, checkOptionalPositive } from '../validate.ts';
 import { Coalescer, type Outcome } from './coalescer.ts';
 import { downloadIntoStore } from './download-into-store.ts';
@@ -75,6 +75,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   readonly #applied = new AppliedVersions();
   readonly #coalescer: Coalescer;
   readonly #maxBytes: number;
+  readonly #decodeOptions: { readonly endpoints?: readonly S3Endpoint[] };
   #state: S3SyncState = 'idle';
   #stopping = new AbortController();
   #starting: Promise<void> | undefined;
@@ -113,7 +114,8 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     checkPermanentFailure(options.permanentFailure);
 
     this.#options = options;
-    this.#source = options.source === undefined ? undefined : toLocation(options.source);
+    this.#decodeOptions = options.endpoints === undefined ? {} : { endpoints: options.endpoints };
+    this.#source = options.source === undefined ? undefined : toLocation(options.source, this.#decodeOptions);
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.target = options.target;
     this.store =
@@ -147,7 +149,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   get state(): S3SyncState {
     if (this.#state !== 'ready') return this.#state;
     if (!this.store.health().ready) return 'starting';
-    return this.#failures > 0 ? 'degraded' : 'ready';
+    return this.#failures > 0 || this.#listener.health().degraded ? 'degraded' : 'ready';
   }
 
   /** The SQS listener the pipeline runs (for its events and health). */
@@ -180,7 +182,6 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
 
   /** JSON-safe state for a `/health` endpoint. */
   health(): S3SyncHealth {
-    const listener = this.#listener as unknown as { health?: () => unknown; status: string };
     return {
       state: this.state,
       version: this.store.health().version,
@@ -189,7 +190,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
       ...(this.#lastError === undefined ? {} : { lastError: this.#lastError.toJSON() }),
       consecutiveFailures: this.#failures,
       ...(this.#lagMs === undefined ? {} : { lagMs: this.#lagMs }),
-      listener: typeof listener.health === 'function' ? listener.health() : { status: listener.status },
+      listener: this.#listener.health(),
     };
   }
 
@@ -256,7 +257,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     const messageId = message.MessageId;
     let updates: AnnouncedUpdate[];
     try {
-      updates = decodeUpdates(message.Body ?? '', messageId);
+      updates = decodeUpdates(message.Body ?? '', messageId, this.#decodeOptions);
     } catch (error) {
       this.#fail(error as S3SyncError, {});
       return this.#settle(message, { failed: error as S3SyncError }, context);
@@ -394,8 +395,8 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   }
 }
 
-function toLocation(source: string | S3Location): S3Location {
-  const location = typeof source === 'string' ? parseS3Url(source) : source;
+function toLocation(source: string | S3Location, options: { readonly endpoints?: readonly S3Endpoint[] }): S3Location {
+  const location = typeof source === 'string' ? parseS3Url(source, options) : source;
   if (typeof location?.bucket !== 'string' || typeof location.key !== 'string' || location.key === '') {
     throw new TypeError('Expected `source` to be an S3 URL or an S3Location with a bucket and a key');
   }

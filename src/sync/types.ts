@@ -2,10 +2,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DownloadRetryOptions } from '../download/download.ts';
 import type { S3SyncError, S3SyncErrorJSON } from '../errors.ts';
-import type { SqsListenerOptions } from '../sqs/types.ts';
+import type { SqsListenerHealth, SqsListenerOptions } from '../sqs/types.ts';
 import type { ReloadableStore, StoreSnapshot } from '../store/types.ts';
 import type { Validate } from '../store/validator.ts';
-import type { S3Location } from '../url/s3-url.ts';
+import type { S3Endpoint, S3Location } from '../url/s3-url.ts';
 import type { AllowList } from './policy.ts';
 
 /** The SQS side of {@link S3SyncOptions}: your client, the queue, and any `SqsListener` option. */
@@ -42,6 +42,12 @@ export interface S3SyncOptions<T = unknown> {
   readonly source?: string | S3Location;
   /** Objects a message may name. Anything else is acknowledged, reported and never fetched. */
   readonly allow?: AllowList;
+  /**
+   * S3-compatible services (MinIO, LocalStack, R2, an emulator) whose URLs `source` and
+   * `{ s3_url }` messages may use, as `parseS3Url` takes them. Never on by default.
+   * @defaultValue AWS hosts only
+   */
+  readonly endpoints?: readonly S3Endpoint[];
   /**
    * The store to publish into.
    * @defaultValue a `JsonFileStore` on `target` with `validate`
@@ -169,6 +175,6 @@ export interface S3SyncHealth {
   readonly consecutiveFailures: number;
   /** From the S3 event time to publish, for the last update applied from an event. */
   readonly lagMs?: number;
-  /** The SQS listener's own health. */
-  readonly listener: unknown;
+  /** The SQS listener's own health: `degraded` while receives fail (then so is the sync). */
+  readonly listener: SqsListenerHealth;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createS3Sync, type S3Sync, type S3SyncOptions } from '../../src/index.ts';
+import { createS3Sync, type MessageError, type S3Sync, type S3SyncOptions } from '../../src/index.ts';
 import { type Emulator, startEmulator } from '../support/emulator.ts';
 import { s3EventBody, sequencer } from '../support/s3-events.ts';
 import { SyncRecorder } from '../support/sync-events.ts';
@@ -349,6 +349,80 @@ describe('createS3Sync', () => {
       expect(sync.state).toBe('stopped');
       expect(await readdir(world.dir)).toEqual(['registry.json']);
       expect(JSON.parse(await readFile(world.target, 'utf8')).release).toBe(1);
+    });
+  });
+
+  describe('message shapes', () => {
+    it('applies every shape end to end, acknowledges a test event and keeps serving after a removal', async () => {
+      const { sync, events } = makeSync({ endpoints: [{ url: emulator.endpoint }] });
+      await sync.start();
+      const s3Event = (n: number, eTag: string) =>
+        JSON.parse(s3EventBody({ bucket: world.bucket, key: world.key, eTag, sequencer: sequencer(n) }));
+      const shapes: [string, (eTag: string, n: number) => string][] = [
+        ['s3_uri', () => JSON.stringify({ s3_uri: `s3://${world.bucket}/${world.key}` })],
+        ['s3_url', () => JSON.stringify({ s3_url: `${emulator.endpoint}/${world.bucket}/${world.key}` })],
+        ['S3 event', (eTag, n) => JSON.stringify(s3Event(n, eTag))],
+        [
+          'SNS envelope',
+          (eTag, n) =>
+            JSON.stringify({
+              Type: 'Notification',
+              MessageId: 'b0a1c5d2-0d3e-5f6a-8b9c-0d1e2f3a4b5c',
+              TopicArn: 'arn:aws:sns:us-east-1:123456789012:registry-changes',
+              Message: JSON.stringify(s3Event(n, eTag)),
+              Timestamp: new Date().toISOString(),
+            }),
+        ],
+        [
+          'EventBridge',
+          (eTag, n) =>
+            JSON.stringify({
+              version: '0',
+              id: '17793124-05d4-b198-2fde-7ededc63b103',
+              'detail-type': 'Object Created',
+              source: 'aws.s3',
+              account: '123456789012',
+              time: new Date().toISOString(),
+              region: 'us-east-1',
+              resources: [`arn:aws:s3:::${world.bucket}`],
+              detail: {
+                version: '0',
+                bucket: { name: world.bucket },
+                object: { key: world.key, size: 10, etag: eTag, sequencer: sequencer(n) },
+                reason: 'PutObject',
+              },
+            }),
+        ],
+      ];
+      let release = 0;
+      for (const [shape, body] of shapes) {
+        release += 1;
+        const { eTag } = await world.put(registry(release));
+        const applied = events.next('update_applied');
+        await world.send(body(eTag, ++seq));
+        const [info] = await applied;
+        expect({ shape, release: (info.snapshot.data as Registry).release }).toEqual({ shape, release });
+      }
+      const removed = events.next('update_skipped');
+      await world.send(
+        s3EventBody({
+          bucket: world.bucket,
+          key: world.key,
+          eventName: 'ObjectRemoved:Delete',
+          sequencer: sequencer(++seq),
+        }),
+      );
+      expect((await removed)[1]).toBe('removed');
+      await world.send(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: world.bucket }));
+      const failed = events.next('update_failed');
+      await world.send('{"hello":"world"}');
+      const [error, info] = await failed;
+      expect(error.code).toBe('ERR_MESSAGE');
+      expect((error as MessageError).messageId).toEqual(expect.any(String));
+      expect(info.permanent).toBe(true);
+      await drained();
+      expect(sync.store.get().release).toBe(release);
+      expect(await readdir(world.dir)).toEqual(['registry.json']);
     });
   });
 
