@@ -3,7 +3,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Sync, type MessageError, type S3Sync, type S3SyncOptions } from '../../src/index.ts';
 import { type Emulator, startEmulator } from '../support/emulator.ts';
@@ -349,6 +354,103 @@ describe('createS3Sync', () => {
       expect(sync.state).toBe('stopped');
       expect(await readdir(world.dir)).toEqual(['registry.json']);
       expect(JSON.parse(await readFile(world.target, 'utf8')).release).toBe(1);
+    });
+  });
+
+  describe('failures', () => {
+    it('hands a transiently failed message back through the queue, then applies it', async () => {
+      let failNext = false;
+      world.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetObjectCommand' && failNext) {
+            failNext = false;
+            throw Object.assign(new Error('Please reduce your request rate.'), {
+              name: 'SlowDown',
+              $metadata: { httpStatusCode: 503 },
+              $fault: 'server',
+            });
+          }
+          return next(args);
+        },
+        { step: 'finalizeRequest', name: 'slowDownOnce' },
+      );
+      const { sync, events } = makeSync({
+        sqs: {
+          client: emulator.sqs,
+          queueUrl: world.queueUrl,
+          waitTimeSeconds: 1,
+          visibilityTimeout: 5,
+          retryDelaySeconds: () => 0,
+        },
+      });
+      await sync.start();
+      const first = events.next('update_applied');
+      await publish(registry(3));
+      await first;
+      failNext = true;
+      const failed = events.next('update_failed');
+      const applied = events.next('update_applied');
+      await publish(registry(4));
+      const [error, info] = await failed;
+      expect(info.permanent).toBe(false);
+      expect(error.code).toBe('ERR_DOWNLOAD');
+      expect(sync.health()).toMatchObject({ state: 'degraded', consecutiveFailures: 1 });
+      await applied;
+      expect(sync.store.get().release).toBe(4);
+      expect(sync.health()).toMatchObject({ state: 'ready', consecutiveFailures: 0 });
+      await drained();
+    });
+
+    it("leaves a permanently failed message to the queue's redrive policy with permanentFailure: 'redrive'", async () => {
+      const { sync, events } = makeSync({ permanentFailure: 'redrive', permanentRetryDelaySeconds: 600 });
+      await sync.start();
+      const failed = events.next('update_failed');
+      await publish('not json');
+      expect((await failed)[1].permanent).toBe(true);
+      await new Promise<void>((resolve) => sync.listener.once('processing_error', () => resolve()));
+      const { Attributes } = await emulator.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: world.queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      expect(Attributes).toMatchObject({
+        ApproximateNumberOfMessages: '0',
+        ApproximateNumberOfMessagesNotVisible: '1',
+      });
+    });
+
+    it('sends a permanently failed message to a dead-letter queue URL, then deletes it', async () => {
+      const { QueueUrl: dlq = '' } = await emulator.sqs.send(
+        new CreateQueueCommand({ QueueName: emulator.uniqueName('dead-letters') }),
+      );
+      const { sync, events } = makeSync({ permanentFailure: { deadLetterQueueUrl: dlq } });
+      await sync.start();
+      const failed = events.next('update_failed');
+      await publish('{"release": "not a number", "servers": []}');
+      expect((await failed)[0].code).toBe('ERR_VERIFY_FAILED');
+      await drained();
+      const { Messages = [] } = await emulator.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlq, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+      );
+      expect(Messages).toHaveLength(1);
+      expect(JSON.parse(Messages[0]?.Body ?? '{}').Records[0].s3.bucket.name).toBe(world.bucket);
+      expect(Messages[0]?.MessageAttributes?.['s3-sqs-sync-error-code']?.StringValue).toBe('ERR_VERIFY_FAILED');
+    });
+
+    it('acknowledges a 412 (the object changed after the event) without retrying', async () => {
+      const { sync, events } = makeSync();
+      await sync.start();
+      const { eTag: oldTag } = await world.put(registry(5));
+      await world.put(registry(6)); // replaced before the event for release 5 is handled
+      const skipped = events.next('update_skipped');
+      await world.send(
+        s3EventBody({ bucket: world.bucket, key: world.key, eTag: oldTag, sequencer: sequencer(++seq) }),
+      );
+      expect((await skipped)[1]).toBe('superseded');
+      await drained();
+      expect(events.seen.update_failed).toHaveLength(0);
+      expect(sync.health().version).toBe(0);
     });
   });
 
