@@ -13,7 +13,7 @@ export interface S3SyncEnvOptions {
 
 /** What the environment configures; add your clients to make `S3SyncOptions`. */
 export interface S3SyncEnvConfig {
-  /** `SQS_ENABLED`: false unless `true` or `1`. When false, nothing else is required. */
+  /** `SQS_ENABLED`: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off` (the default). When false, nothing else is required. */
   readonly enabled: boolean;
   /** `SQS_QUEUE_URL`, and `SQS_WAIT_TIME_SECONDS` (0 to 20) when set. */
   readonly sqs: { readonly queueUrl: string; readonly waitTimeSeconds?: number };

@@ -88,8 +88,10 @@ export class AppliedVersions {
       const order = compareSequencers(update.sequencer, last.sequencer);
       if (order < 0) return 'stale';
       if (order === 0) return 'duplicate';
-      return undefined;
     }
+    // A newer sequencer for the bytes already served (a re-upload of the same content, or a
+    // message claiming a sequencer it should not) is a duplicate: nothing to fetch, and its
+    // sequencer is not remembered, so it cannot make later genuine events look stale.
     if (update.versionId !== undefined && update.versionId === last.versionId) return 'duplicate';
     if (update.eTag !== undefined && last.eTag !== undefined && unquoteEtag(update.eTag) === unquoteEtag(last.eTag)) {
       return 'duplicate';

@@ -340,6 +340,9 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
           ? { versionId: update.versionId }
           : {}),
         ...(this.#options.retry === undefined ? {} : { retry: this.#options.retry }),
+        ...(this.#options.expectedBucketOwner === undefined
+          ? {}
+          : { expectedBucketOwner: this.#options.expectedBucketOwner }),
       });
       if (result.status === 'not-modified') {
         this.#succeeded();

@@ -85,6 +85,12 @@ export interface S3SyncOptions<T = unknown> {
    * @defaultValue 900
    */
   readonly permanentRetryDelaySeconds?: number;
+  /**
+   * The AWS account that must own the bucket (`ExpectedBucketOwner`): a bucket owned by another
+   * account answers 403 (`ERR_ACCESS_DENIED`), so a deleted and re-created bucket name cannot
+   * feed the service.
+   */
+  readonly expectedBucketOwner?: string;
   /** Retries of each download for transient failures (see `downloadS3Object`). */
   readonly retry?: DownloadRetryOptions | false;
   /**

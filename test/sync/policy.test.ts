@@ -56,6 +56,9 @@ describe('AppliedVersions', () => {
     expect(applied.check({ ...object, sequencer: '09' })).toBe('stale');
     expect(applied.check({ ...object, sequencer: 'A' })).toBe('duplicate');
     expect(applied.check({ ...object, sequencer: '0B' })).toBeUndefined();
+    expect(applied.check({ ...object, sequencer: '0B', eTag: 'e3' })).toBeUndefined();
+    // The same bytes under a newer sequencer: nothing to fetch, and the sequencer is not taken.
+    expect(applied.check({ ...object, sequencer: 'FF', eTag: 'e2' })).toBe('duplicate');
     expect(applied.check({ bucket: 'b', key: 'other', sequencer: '01' })).toBeUndefined();
   });
 
