@@ -12,12 +12,29 @@ interface Waiter {
 interface Batch {
   update: AnnouncedUpdate;
   readonly waiters: Waiter[];
+  /** Updates this batch's run stands for instead of fetching them. */
+  readonly dropped: AnnouncedUpdate[];
+}
+
+/**
+ * Whether `next` may take the place of `pending` in the one waiting slot: it must be at least as
+ * new. For one object, by S3 sequencer; across objects, by event time; without either, the later
+ * arrival. A timer's fetch (start-up, reconcile) never displaces a message's update: the
+ * message's fetch brings the object at least as new.
+ */
+function replaces(next: AnnouncedUpdate, pending: AnnouncedUpdate): boolean {
+  if (next.origin !== 'message' && pending.origin === 'message') return false;
+  if (AppliedVersions.keyOf(next) === AppliedVersions.keyOf(pending)) return !AppliedVersions.isOlder(next, pending);
+  if (next.eventTime !== undefined && pending.eventTime !== undefined) return next.eventTime >= pending.eventTime;
+  return true;
 }
 
 /**
  * Runs one update at a time for one target and folds a burst into as few runs as possible:
  * while a run is in flight, everything submitted waits in one pending batch that keeps only the
- * newest update; every submitter is answered by the run that covered its update. Internal.
+ * newest update; every submitter is answered by the run that covered its update. The updates a
+ * batch stood for are reported (`onCoalesced`) only once its run succeeded: when it fails, their
+ * messages go back to the queue with it. Internal.
  */
 export class Coalescer {
   readonly #run: (update: AnnouncedUpdate) => Promise<Outcome>;
@@ -36,15 +53,16 @@ export class Coalescer {
     const promise = new Promise<Outcome>((resolve, reject) => {
       waiter = { resolve, reject };
     });
-    if (this.#pending === undefined) {
-      this.#pending = { update, waiters: [waiter as Waiter] };
+    const pending = this.#pending;
+    if (pending === undefined) {
+      this.#pending = { update, waiters: [waiter as Waiter], dropped: [] };
     } else {
-      this.#pending.waiters.push(waiter as Waiter);
-      if (AppliedVersions.isOlder(update, this.#pending.update)) {
-        this.#onCoalesced(update);
+      pending.waiters.push(waiter as Waiter);
+      if (replaces(update, pending.update)) {
+        pending.dropped.push(pending.update);
+        pending.update = update;
       } else {
-        this.#onCoalesced(this.#pending.update);
-        this.#pending.update = update;
+        pending.dropped.push(update);
       }
     }
     if (this.#running === undefined) this.#running = this.#drain();
@@ -60,12 +78,15 @@ export class Coalescer {
     try {
       for (let batch = this.#pending; batch !== undefined; batch = this.#pending) {
         this.#pending = undefined;
+        let outcome: Outcome;
         try {
-          const outcome = await this.#run(batch.update);
-          for (const waiter of batch.waiters) waiter.resolve(outcome);
+          outcome = await this.#run(batch.update);
         } catch (error) {
           for (const waiter of batch.waiters) waiter.reject(error);
+          continue;
         }
+        for (const dropped of batch.dropped) this.#onCoalesced(dropped);
+        for (const waiter of batch.waiters) waiter.resolve(outcome);
       }
     } finally {
       this.#running = undefined;

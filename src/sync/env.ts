@@ -98,7 +98,12 @@ export function s3SyncOptionsFromEnv(
     }
   }
   const buckets = list('S3_ALLOWED_BUCKETS');
+  if (buckets?.length === 0) fail('S3_ALLOWED_BUCKETS', 'a comma-separated list of bucket names');
   const keyPrefixes = list('S3_ALLOWED_KEY_PREFIXES');
+  if (keyPrefixes?.length === 0) fail('S3_ALLOWED_KEY_PREFIXES', 'a comma-separated list of key prefixes');
+  if (source !== undefined && buckets !== undefined) {
+    fail('S3_ALLOWED_BUCKETS', `unset when ${name('S3_URL')} is set (a fixed source, or an allow-list, not both)`);
+  }
   if (keyPrefixes !== undefined && buckets === undefined)
     fail('S3_ALLOWED_BUCKETS', 'set with S3_ALLOWED_KEY_PREFIXES');
   if (enabled && source === undefined && buckets === undefined) {

@@ -66,23 +66,33 @@ export function quoteEtag(etag: string): string {
   return etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;
 }
 
-/** Why an announced update is not applied. */
-export type StaleReason = 'stale' | 'duplicate';
+/** Why an announced update is not fetched. */
+export type StaleReason = 'stale' | 'duplicate' | 'rejected';
+
+interface Tracked extends UpdateTarget {
+  /** The ETag (unquoted) of the last object of this key the store refused. */
+  readonly rejectedETag?: string;
+}
+
+// Keys remembered at most: enough for any allow-list in practice. A key forgotten only loses
+// the cheap skip: its next event is fetched with If-Match, which is still safe.
+const MAX_TRACKED_KEYS = 1000;
 
 /**
- * Remembers, per object, the last update applied, so that a stale event (an older sequencer)
- * or a duplicate one (the same sequencer, version id or ETag) is recognised. Internal.
+ * Remembers, per object, the last update applied (and the last object refused), so that a stale
+ * event (an older sequencer), a duplicate (the same sequencer, version id or ETag) or an object
+ * already refused is recognised. Bounded: the least recently used keys are forgotten. Internal.
  */
 export class AppliedVersions {
-  readonly #applied = new Map<string, UpdateTarget>();
+  readonly #tracked = new Map<string, Tracked>();
 
   static keyOf(target: { readonly bucket: string; readonly key: string }): string {
     return `${target.bucket}/${target.key}`;
   }
 
-  /** `stale` or `duplicate` when `update` is not newer than what was applied for its key. */
+  /** `stale`, `duplicate` or `rejected` when `update` brings nothing new for its key. */
   check(update: UpdateTarget): StaleReason | undefined {
-    const last = this.#applied.get(AppliedVersions.keyOf(update));
+    const last = this.#tracked.get(AppliedVersions.keyOf(update));
     if (last === undefined) return undefined;
     if (update.sequencer !== undefined && last.sequencer !== undefined) {
       const order = compareSequencers(update.sequencer, last.sequencer);
@@ -93,9 +103,9 @@ export class AppliedVersions {
     // message claiming a sequencer it should not) is a duplicate: nothing to fetch, and its
     // sequencer is not remembered, so it cannot make later genuine events look stale.
     if (update.versionId !== undefined && update.versionId === last.versionId) return 'duplicate';
-    if (update.eTag !== undefined && last.eTag !== undefined && unquoteEtag(update.eTag) === unquoteEtag(last.eTag)) {
-      return 'duplicate';
-    }
+    const eTag = update.eTag === undefined ? undefined : unquoteEtag(update.eTag);
+    if (eTag !== undefined && eTag === last.eTag) return 'duplicate';
+    if (eTag !== undefined && eTag === last.rejectedETag) return 'rejected';
     return undefined;
   }
 
@@ -105,14 +115,14 @@ export class AppliedVersions {
     return a.sequencer !== undefined && b.sequencer !== undefined && compareSequencers(a.sequencer, b.sequencer) < 0;
   }
 
+  /** The object `applied` is now served. */
   record(applied: UpdateTarget): void {
-    const key = AppliedVersions.keyOf(applied);
-    const last = this.#applied.get(key);
+    const last = this.get(applied);
     const eTag = applied.eTag === undefined ? undefined : unquoteEtag(applied.eTag);
     // A fetch with no event (start-up, reconcile) has no sequencer: it keeps the last event's
     // only when it fetched that same object.
     const sequencer = applied.sequencer ?? (last !== undefined && last.eTag === eTag ? last.sequencer : undefined);
-    this.#applied.set(key, {
+    this.#set({
       bucket: applied.bucket,
       key: applied.key,
       ...(eTag === undefined ? {} : { eTag }),
@@ -121,7 +131,36 @@ export class AppliedVersions {
     });
   }
 
-  get(target: { readonly bucket: string; readonly key: string }): UpdateTarget | undefined {
-    return this.#applied.get(AppliedVersions.keyOf(target));
+  /**
+   * An event for the version already served (same version id) tells its sequencer: remember it,
+   * so an older event that comes later is known to be stale. ETag matches do not count: equal
+   * content can belong to an older version.
+   */
+  noteSequencer(update: UpdateTarget): void {
+    const last = this.get(update);
+    if (last === undefined || update.sequencer === undefined || update.versionId === undefined) return;
+    if (update.versionId !== last.versionId) return;
+    if (last.sequencer !== undefined && compareSequencers(update.sequencer, last.sequencer) <= 0) return;
+    this.#set({ ...last, sequencer: update.sequencer });
+  }
+
+  /** The store refused the object `eTag` of this key: an event for it again is skipped. */
+  reject(target: { readonly bucket: string; readonly key: string }, eTag: string): void {
+    const last = this.get(target);
+    this.#set({ ...(last ?? { bucket: target.bucket, key: target.key }), rejectedETag: unquoteEtag(eTag) });
+  }
+
+  get(target: { readonly bucket: string; readonly key: string }): Tracked | undefined {
+    return this.#tracked.get(AppliedVersions.keyOf(target));
+  }
+
+  #set(entry: Tracked): void {
+    const key = AppliedVersions.keyOf(entry);
+    this.#tracked.delete(key); // re-inserted last: Map order is the LRU order
+    this.#tracked.set(key, entry);
+    if (this.#tracked.size > MAX_TRACKED_KEYS) {
+      const oldest = this.#tracked.keys().next().value;
+      if (oldest !== undefined) this.#tracked.delete(oldest);
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
-import { type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { sweepTempFiles } from '../download/download.ts';
-import { isS3SyncError, type S3SyncError } from '../errors.ts';
+import { ClosedError, isS3SyncError, type S3SyncError, type S3SyncErrorContext } from '../errors.ts';
 import { TypedEvents } from '../events.ts';
 import { defaultRetryDelaySeconds, SqsListener } from '../sqs/listener.ts';
 import type { HandlerContext } from '../sqs/types.ts';
@@ -11,51 +11,21 @@ import { parseS3Url, type S3Endpoint, type S3Location } from '../url/s3-url.ts';
 import { checkOptionalInteger, checkOptionalPositive } from '../validate.ts';
 import { Coalescer, type Outcome } from './coalescer.ts';
 import { downloadIntoStore } from './download-into-store.ts';
+import { asSyncError, checkPermanentFailure, isPermanentFailure, sendToDeadLetterQueue } from './failures.ts';
 import { decodeUpdates } from './messages.ts';
-import { AppliedVersions, checkAllowList, isAllowed, quoteEtag, unquoteEtag } from './policy.ts';
-import type {
-  AnnouncedUpdate,
-  PermanentFailureAction,
-  S3SyncEventMap,
-  S3SyncHealth,
-  S3SyncOptions,
-  S3SyncState,
-  SkipReason,
-} from './types.ts';
+import { AppliedVersions, checkAllowList, compareSequencers, isAllowed, quoteEtag, unquoteEtag } from './policy.ts';
+import type { AnnouncedUpdate, S3SyncEventMap, S3SyncHealth, S3SyncOptions, S3SyncState, SkipReason } from './types.ts';
+
+export { isPermanentFailure } from './failures.ts';
 
 const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 10;
 const DEFAULT_PERMANENT_RETRY_DELAY_SECONDS = 900;
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Failures a retry will not fix: the same object would fail the same way. */
-const PERMANENT_CODES: ReadonlySet<string> = new Set([
-  'ERR_VERIFY_FAILED',
-  'ERR_NOT_FOUND',
-  'ERR_ACCESS_DENIED',
-  'ERR_TOO_LARGE',
-  'ERR_MESSAGE',
-  'ERR_S3_URL',
-]);
-
-/** True for a failure that a retry of the same message will not fix. */
-export function isPermanentFailure(error: unknown): boolean {
-  return isS3SyncError(error) && PERMANENT_CODES.has(error.code);
-}
-
-function checkPermanentFailure(action: PermanentFailureAction | undefined): void {
-  if (action === undefined || action === 'delete' || action === 'redrive') return;
-  if (typeof action === 'object' && action !== null && typeof action.deadLetterQueueUrl === 'string') {
-    if (/^https?:\/\//.test(action.deadLetterQueueUrl)) return;
-  }
-  throw new TypeError(
-    `Expected \`permanentFailure\` to be 'delete', 'redrive' or { deadLetterQueueUrl }, received ${JSON.stringify(action)}`,
-  );
-}
-
-/** The outcome of one message, after all the objects it announced were dealt with. */
-type MessageOutcome = { readonly failed?: S3SyncError };
+// Retries of a start-up fetch that failed transiently while old data was served: 1 s, doubling.
+const START_RETRY_MIN_MS = 1_000;
+const START_RETRY_MAX_MS = 60_000;
 
 /**
  * The composed pipeline: an `SqsListener` whose handler decodes each message, applies the policy
@@ -70,22 +40,26 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   /** The file the pipeline keeps in step. */
   readonly target: string;
   readonly #options: S3SyncOptions<T>;
+  readonly #ownsStore: boolean;
   readonly #source: S3Location | undefined;
   readonly #listener: SqsListener;
   readonly #applied = new AppliedVersions();
   readonly #coalescer: Coalescer;
   readonly #maxBytes: number;
   readonly #decodeOptions: { readonly endpoints?: readonly S3Endpoint[] };
+  readonly #stopping = new AbortController();
   #state: S3SyncState = 'idle';
-  #stopping = new AbortController();
   #starting: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
-  #reconcileTimer: NodeJS.Timeout | undefined;
+  #timers = new Set<NodeJS.Timeout>();
+  /** The object served, as the update that brought it. */
   #current: AnnouncedUpdate | undefined;
   #etag: string | undefined;
   #lastSyncAt: Date | undefined;
   #lagMs: number | undefined;
   #lastError: S3SyncError | undefined;
+  /** The last failure reported, so a timer that meets it again does not report it again. */
+  #lastFailure: string | undefined;
   #failures = 0;
 
   constructor(options: S3SyncOptions<T>) {
@@ -98,9 +72,11 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     if (typeof options.target !== 'string' || options.target === '') {
       throw new TypeError(`Expected \`target\` to be a file path, received ${String(options.target)}`);
     }
-    if (options.source === undefined && options.allow === undefined) {
+    if ((options.source === undefined) === (options.allow === undefined)) {
       throw new TypeError(
-        'Expected `source` (one fixed object) or `allow` ({ buckets, keyPrefixes }): without either, a message could make the service fetch from any bucket',
+        options.source === undefined
+          ? 'Expected `source` (one fixed object) or `allow` ({ buckets, keyPrefixes }): without either, a message could make the service fetch from any bucket'
+          : 'Expected `source` or `allow`, not both: with a fixed source, messages only trigger a sync of it',
       );
     }
     if (options.allow !== undefined) checkAllowList(options.allow);
@@ -109,7 +85,8 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     }
     checkOptionalPositive('maxBytes', options.maxBytes, true);
     checkOptionalInteger('reconcileIntervalMs', options.reconcileIntervalMs, 0, MAX_TIMER_MS);
-    checkOptionalInteger('permanentRetryDelaySeconds', options.permanentRetryDelaySeconds, 0, 43_200);
+    // Under a minute, a message that can never succeed comes back almost at once: a hot loop.
+    checkOptionalInteger('permanentRetryDelaySeconds', options.permanentRetryDelaySeconds, 60, 43_200);
     checkOptionalInteger('stopTimeoutMs', options.stopTimeoutMs, 0, MAX_TIMER_MS);
     checkPermanentFailure(options.permanentFailure);
 
@@ -118,6 +95,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     this.#source = options.source === undefined ? undefined : toLocation(options.source, this.#decodeOptions);
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.target = options.target;
+    this.#ownsStore = options.store === undefined;
     this.store =
       options.store ??
       new JsonFileStore<T>({
@@ -160,20 +138,20 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   /**
    * Serves the local file at once when it exists and is valid, fetches `source` when set, then
    * starts the listener and the reconcile timer. Resolves when that is done; rejects (and stops)
-   * only when there is nothing to serve and `source` could not be fetched. Safe to call twice.
+   * when there is nothing to serve and `source` could not be fetched, or when `stop()` was called
+   * meanwhile. Safe to call twice; a stopped sync cannot be started again.
    */
   start(): Promise<void> {
-    if (this.#starting !== undefined) return this.#starting;
-    if (this.#state === 'stopped') return Promise.reject(new Error('S3Sync was stopped; create a new one'));
-    this.#state = 'starting';
-    this.#starting = this.#start();
+    if (this.#stopped !== undefined) return Promise.reject(new ClosedError('S3Sync was stopped; create a new one'));
+    this.#starting ??= this.#start();
     return this.#starting;
   }
 
   /**
-   * Stops the reconcile timer and the listener (in-flight messages finish, or are handed back
-   * after `stopTimeoutMs`), aborts a download still running (no partial file is ever left), and
-   * resolves when nothing runs. Safe to call twice. A store the caller passed in is left open.
+   * Stops the timers and the listener (in-flight messages finish, or are handed back after
+   * `stopTimeoutMs`), aborts a download still running (no partial file is ever left), and
+   * resolves when nothing runs. A start-up in progress is aborted at once. Safe to call twice.
+   * The default store is closed (its data stays readable); a store you passed in is left open.
    */
   stop(): Promise<void> {
     this.#stopped ??= this.#stop();
@@ -195,24 +173,35 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   }
 
   async #start(): Promise<void> {
+    const signal = this.#stopping.signal;
+    const stoppedMeanwhile = () => {
+      if (signal.aborted) throw new ClosedError('S3Sync was stopped while starting');
+    };
+    this.#state = 'starting';
     try {
       await sweepTempFiles(dirname(this.target)).catch(() => undefined);
+      stoppedMeanwhile();
       if (!this.store.health().ready) {
         try {
-          await this.store.load({ signal: this.#stopping.signal });
+          await this.store.load({ signal });
         } catch (error) {
+          stoppedMeanwhile();
           // No file on first boot is the normal case: the first object will bring it.
-          if (!isS3SyncError(error) || error.code !== 'ERR_NOT_FOUND') this.#fail(error as S3SyncError, {});
+          if (!isS3SyncError(error) || error.code !== 'ERR_NOT_FOUND') this.#fail(error, {});
         }
       }
+      stoppedMeanwhile();
       if (this.#source !== undefined) {
         try {
           await this.#coalescer.submit({ ...this.#source, origin: 'start' });
         } catch (error) {
+          stoppedMeanwhile();
           if (!this.store.health().ready) throw error;
+          // Serving the old data; a transient failure is retried until it clears.
+          if (!isPermanentFailure(error)) this.#retryStartFetch(START_RETRY_MIN_MS);
         }
       }
-      if (this.#stopping.signal.aborted) return;
+      stoppedMeanwhile();
       this.#state = 'ready';
       this.#listener.start();
       this.#startReconcile();
@@ -225,42 +214,71 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   }
 
   async #stop(): Promise<void> {
-    clearInterval(this.#reconcileTimer);
-    this.#reconcileTimer = undefined;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    if (this.#state === 'starting') this.#stopping.abort(new ClosedError('S3Sync stopped'));
     const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-    const deadline = setTimeout(() => this.#stopping.abort(new Error('stop() deadline reached')), timeoutMs);
+    const deadline = setTimeout(() => this.#stopping.abort(new ClosedError('stop() deadline reached')), timeoutMs);
     deadline.unref();
     try {
       await this.#starting?.catch(() => undefined);
       if (this.#listener.status !== 'idle') await this.#listener.stop({ timeoutMs: Math.max(1, timeoutMs) });
-      this.#stopping.abort(new Error('S3Sync stopped'));
+      this.#stopping.abort(new ClosedError('S3Sync stopped'));
       await this.#coalescer.idle();
+      if (this.#ownsStore) await this.store.close();
     } finally {
       clearTimeout(deadline);
+      for (const timer of this.#timers) clearTimeout(timer);
+      this.#timers.clear();
       this.#state = 'stopped';
       this.emit('stopped');
     }
   }
 
+  /** Runs `task` after `ms` unless stopped first; the timer never keeps the process alive. */
+  #later(ms: number, task: () => void): void {
+    if (this.#stopping.signal.aborted) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!this.#stopping.signal.aborted) task();
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #retryStartFetch(delayMs: number): void {
+    const source = this.#source;
+    if (source === undefined) return;
+    this.#later(delayMs, () => {
+      this.#coalescer.submit({ ...source, origin: 'start' }).catch((error: unknown) => {
+        if (!isPermanentFailure(error)) this.#retryStartFetch(Math.min(delayMs * 2, START_RETRY_MAX_MS));
+      });
+    });
+  }
+
   #startReconcile(): void {
     const interval = this.#options.reconcileIntervalMs ?? 0;
     if (interval === 0) return;
-    this.#reconcileTimer = setInterval(() => {
+    const tick = () => {
       const object = this.#source ?? this.#current;
-      if (object === undefined || this.#stopping.signal.aborted) return;
-      this.#coalescer.submit({ bucket: object.bucket, key: object.key, origin: 'reconcile' }).catch(() => undefined); // reported as update_failed by #apply
-    }, interval);
-    this.#reconcileTimer.unref();
+      if (object !== undefined) {
+        // Failures are reported by #apply; the next tick tries again.
+        this.#coalescer.submit({ bucket: object.bucket, key: object.key, origin: 'reconcile' }).catch(() => {});
+      }
+      this.#later(interval, tick);
+    };
+    this.#later(interval, tick);
   }
 
   async #handle(message: Message, context: HandlerContext): Promise<void> {
-    const messageId = message.MessageId;
     let updates: AnnouncedUpdate[];
     try {
-      updates = decodeUpdates(message.Body ?? '', messageId, this.#decodeOptions);
+      updates = decodeUpdates(message.Body ?? '', message.MessageId, this.#decodeOptions);
     } catch (error) {
-      this.#fail(error as S3SyncError, {});
-      return this.#settle(message, { failed: error as S3SyncError }, context);
+      // About no object: reported, but it says nothing of the data served (health unchanged).
+      const failure = asSyncError(error);
+      this.emit('update_failed', failure, { permanent: isPermanentFailure(failure) });
+      return this.#settle(message, failure, context);
     }
     const work: Promise<Outcome>[] = [];
     for (const update of updates) {
@@ -269,83 +287,112 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
       if (skip !== undefined) this.emit('update_skipped', update, skip);
       else work.push(this.#coalescer.submit(update));
     }
-    const outcome: { failed?: S3SyncError } = {};
+    let permanent: S3SyncError | undefined;
     let transient: unknown;
     for (const result of await Promise.allSettled(work.map((w) => untilAborted(w, context.signal)))) {
       if (result.status === 'fulfilled') continue;
-      if (isPermanentFailure(result.reason)) outcome.failed = result.reason as S3SyncError;
+      if (isPermanentFailure(result.reason)) permanent = result.reason as S3SyncError;
       else transient ??= result.reason;
     }
     // A transient failure hands the whole message back: its objects are fetched again later.
     if (transient !== undefined) throw transient;
-    return this.#settle(message, outcome, context);
+    if (permanent !== undefined) await this.#settle(message, permanent, context);
   }
 
-  /** Acknowledges a message, or applies `permanentFailure` to one whose update cannot succeed. */
-  async #settle(message: Message, outcome: MessageOutcome, context: HandlerContext): Promise<void> {
-    if (outcome.failed === undefined) return;
+  /** Applies `permanentFailure` to a message whose update cannot succeed. */
+  async #settle(message: Message, failed: S3SyncError, context: HandlerContext): Promise<void> {
     const action = this.#options.permanentFailure ?? 'delete';
     if (action === 'delete') return;
-    if (action === 'redrive') throw outcome.failed;
-    await this.#options.sqs.client.send(
-      new SendMessageCommand({
-        QueueUrl: action.deadLetterQueueUrl,
-        MessageBody: message.Body ?? '',
-        MessageAttributes: {
-          's3-sqs-sync-error-code': { DataType: 'String', StringValue: outcome.failed.code },
-          ...(message.MessageId === undefined
-            ? {}
-            : { 's3-sqs-sync-message-id': { DataType: 'String', StringValue: message.MessageId } }),
-        },
-      }),
-      { abortSignal: context.signal },
-    );
+    if (action === 'redrive') throw failed;
+    try {
+      await sendToDeadLetterQueue(this.#options.sqs.client, action.deadLetterQueueUrl, message, failed, context.signal);
+    } catch {
+      // Not copied: keep the message, handed back after the permanent failure's long delay.
+      throw failed;
+    }
   }
 
   /** Why `update` must not be fetched, or `undefined` when it may. */
   #policy(update: AnnouncedUpdate): SkipReason | undefined {
     if (update.removed === true) return 'removed';
     if (!this.#isAllowed(update)) return 'not-allowed';
-    return this.#applied.check(update);
+    return this.#freshness(update);
+  }
+
+  /** `stale`, `duplicate` or `rejected` when `update` brings nothing newer than what is served. */
+  #freshness(update: AnnouncedUpdate): SkipReason | undefined {
+    const skip = this.#applied.check(update);
+    if (skip === 'duplicate') this.#applied.noteSequencer(update);
+    if (skip !== undefined) return skip;
+    // Across objects (allow-lists with several keys) only event times order two updates.
+    const current = this.#current;
+    if (
+      current !== undefined &&
+      AppliedVersions.keyOf(current) !== AppliedVersions.keyOf(update) &&
+      current.eventTime !== undefined &&
+      update.eventTime !== undefined &&
+      update.eventTime < current.eventTime
+    ) {
+      return 'stale';
+    }
+    return undefined;
   }
 
   #isAllowed(update: AnnouncedUpdate): boolean {
     const source = this.#source;
-    if (source !== undefined && update.bucket === source.bucket && update.key === source.key) return true;
+    if (source !== undefined) return update.bucket === source.bucket && update.key === source.key;
     return this.#options.allow !== undefined && isAllowed(this.#options.allow, update.bucket, update.key);
+  }
+
+  /**
+   * Sends `VersionId` only when the event is known to be newer than what is served: a version id
+   * pins that version even when a newer one replaced it (If-Match on its own ETag cannot refuse
+   * it), so an old event delivered late would roll the data back.
+   */
+  #pinVersion(update: AnnouncedUpdate): boolean {
+    if (this.#options.pinVersionId !== true || update.versionId === undefined) return false;
+    if (!this.store.health().ready) return true;
+    const known = this.#applied.get(update);
+    return (
+      known?.sequencer !== undefined &&
+      update.sequencer !== undefined &&
+      compareSequencers(update.sequencer, known.sequencer) > 0
+    );
   }
 
   /** One run of the coalescer: fetch `update` into the store, or say why not. */
   async #apply(update: AnnouncedUpdate): Promise<Outcome> {
     if (this.#stopping.signal.aborted) throw this.#stopping.signal.reason;
     // Something newer may have been applied while this update waited.
-    const skip = update.origin === 'message' ? this.#applied.check(update) : undefined;
-    if (skip !== undefined) return { status: 'skipped', reason: skip };
+    const skip = update.origin === 'message' ? this.#freshness(update) : undefined;
+    if (skip !== undefined) {
+      this.emit('update_skipped', update, skip);
+      return { status: 'skipped', reason: skip };
+    }
     const known = this.#applied.get(update);
+    // What this key last was, served or refused: a timer's fetch of the same object is a 304.
+    const lastSeen = known?.rejectedETag ?? known?.eTag;
+    const served = known?.eTag !== undefined && known.eTag === this.#etag;
     const started = performance.now();
     try {
       const result = await downloadIntoStore<T>({
         client: this.#options.s3.client,
         store: this.store,
-        source: {
-          bucket: update.bucket,
-          key: update.key,
-        },
+        source: { bucket: update.bucket, key: update.key },
         target: this.target,
         maxBytes: this.#maxBytes,
         signal: this.#stopping.signal,
         ...(update.eTag === undefined ? {} : { ifMatch: quoteEtag(update.eTag) }),
-        ...(update.eTag === undefined && known?.eTag !== undefined ? { ifNoneMatch: quoteEtag(known.eTag) } : {}),
-        ...(this.#options.pinVersionId === true && update.versionId !== undefined
-          ? { versionId: update.versionId }
-          : {}),
+        ...(update.eTag === undefined && lastSeen !== undefined ? { ifNoneMatch: quoteEtag(lastSeen) } : {}),
+        ...(this.#pinVersion(update) ? { versionId: update.versionId as string } : {}),
         ...(this.#options.retry === undefined ? {} : { retry: this.#options.retry }),
         ...(this.#options.expectedBucketOwner === undefined
           ? {}
           : { expectedBucketOwner: this.#options.expectedBucketOwner }),
       });
       if (result.status === 'not-modified') {
-        this.#succeeded();
+        // Unchanged. Healthy again only if what is unchanged is what is served.
+        if (served && lastSeen === known?.eTag) this.#succeeded();
         this.emit('update_skipped', update, 'not-modified');
         return { status: 'skipped', reason: 'not-modified' };
       }
@@ -376,25 +423,40 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
       return { status: 'applied' };
     } catch (error) {
       if (isS3SyncError(error) && error.code === 'ERR_PRECONDITION') {
-        // The object changed after this event was sent: the newer object's own event follows.
+        // The object changed after this event was sent. Its own event should follow; one fetch
+        // of the current object (no If-Match, so no 412) makes sure, even if that event is lost.
         this.emit('update_skipped', update, 'superseded');
+        this.#coalescer.submit({ bucket: update.bucket, key: update.key, origin: 'reconcile' }).catch(() => {});
         return { status: 'skipped', reason: 'superseded' };
       }
       if (this.#stopping.signal.aborted) throw error;
-      this.#fail(error as S3SyncError, { update });
-      throw error;
+      const failure = asSyncError(error);
+      const refusedEtag = (failure as S3SyncErrorContext).etag;
+      if (failure.code === 'ERR_VERIFY_FAILED' && isPermanentFailure(failure) && refusedEtag !== undefined) {
+        this.#applied.reject(update, refusedEtag);
+      }
+      this.#fail(failure, { update });
+      throw failure;
     }
   }
 
   #succeeded(): void {
     this.#failures = 0;
     this.#lastError = undefined;
+    this.#lastFailure = undefined;
   }
 
-  #fail(error: S3SyncError, info: { readonly update?: AnnouncedUpdate }): void {
+  #fail(error: unknown, info: { readonly update?: AnnouncedUpdate }): void {
+    const failure = asSyncError(error);
+    const update = info.update;
+    const signature = `${update?.bucket}/${update?.key}|${(failure as S3SyncErrorContext).etag ?? ''}|${failure.code}`;
+    // A timer meeting the failure it met last time (the same object refused, still missing)
+    // does not report it again.
+    if (update !== undefined && update.origin !== 'message' && signature === this.#lastFailure) return;
+    this.#lastFailure = signature;
     this.#failures += 1;
-    this.#lastError = isS3SyncError(error) ? error : undefined;
-    this.emit('update_failed', error, { ...info, permanent: isPermanentFailure(error) });
+    this.#lastError = failure;
+    this.emit('update_failed', failure, { ...info, permanent: isPermanentFailure(failure) });
   }
 }
 
@@ -402,6 +464,10 @@ function toLocation(source: string | S3Location, options: { readonly endpoints?:
   const location = typeof source === 'string' ? parseS3Url(source, options) : source;
   if (typeof location?.bucket !== 'string' || typeof location.key !== 'string' || location.key === '') {
     throw new TypeError('Expected `source` to be an S3 URL or an S3Location with a bucket and a key');
+  }
+  if (location.bucket.startsWith('arn:')) {
+    // S3 events name the bucket behind an access point, never the access point.
+    throw new TypeError('Expected `source` to name a bucket, not an access point: events name the bucket behind it');
   }
   return { bucket: location.bucket, key: location.key };
 }

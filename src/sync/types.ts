@@ -111,6 +111,8 @@ export type SkipReason =
   | 'stale'
   /** The object applied already (same sequencer, version id or ETag). */
   | 'duplicate'
+  /** The store refused this very object (same ETag) before: reported once, not fetched again. */
+  | 'rejected'
   /** A newer announcement for the target arrived first; it is applied instead. */
   | 'coalesced'
   /** The object changed after the event (412 on `If-Match`): its own event follows. */

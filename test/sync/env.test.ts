@@ -13,6 +13,7 @@ describe('s3SyncOptionsFromEnv', () => {
     expect(
       s3SyncOptionsFromEnv({
         ...base,
+        MCP_REGISTRY_S3_URL: undefined,
         MCP_REGISTRY_S3_ALLOWED_BUCKETS: 'registry-prod, registry-staging',
         MCP_REGISTRY_S3_ALLOWED_KEY_PREFIXES: 'v0/',
         MCP_REGISTRY_SQS_WAIT_TIME_SECONDS: '10',
@@ -22,7 +23,6 @@ describe('s3SyncOptionsFromEnv', () => {
       enabled: true,
       sqs: { queueUrl: base.MCP_REGISTRY_SQS_QUEUE_URL, waitTimeSeconds: 10 },
       target: '/var/lib/registry/registry.json',
-      source: { bucket: 'registry-prod', key: 'v0/registry.json' },
       allow: { buckets: ['registry-prod', 'registry-staging'], keyPrefixes: ['v0/'] },
       reconcileIntervalMs: 60000,
     });
@@ -51,6 +51,16 @@ describe('s3SyncOptionsFromEnv', () => {
     [{ MCP_REGISTRY_SQS_WAIT_TIME_SECONDS: '1.5' }, 'MCP_REGISTRY_SQS_WAIT_TIME_SECONDS'],
     [{ MCP_REGISTRY_RECONCILE_INTERVAL_MS: '-1' }, 'MCP_REGISTRY_RECONCILE_INTERVAL_MS'],
     [{ MCP_REGISTRY_S3_ALLOWED_KEY_PREFIXES: 'v0/' }, 'MCP_REGISTRY_S3_ALLOWED_BUCKETS'],
+    [{ MCP_REGISTRY_S3_ALLOWED_BUCKETS: 'registry-prod' }, 'MCP_REGISTRY_S3_ALLOWED_BUCKETS'],
+    [{ MCP_REGISTRY_S3_URL: undefined, MCP_REGISTRY_S3_ALLOWED_BUCKETS: ',' }, 'MCP_REGISTRY_S3_ALLOWED_BUCKETS'],
+    [
+      {
+        MCP_REGISTRY_S3_URL: undefined,
+        MCP_REGISTRY_S3_ALLOWED_BUCKETS: 'b',
+        MCP_REGISTRY_S3_ALLOWED_KEY_PREFIXES: ' , ',
+      },
+      'MCP_REGISTRY_S3_ALLOWED_KEY_PREFIXES',
+    ],
   ])('refuses %j with an ERR_CONFIG naming %s', (override, variable) => {
     let thrown: unknown;
     try {

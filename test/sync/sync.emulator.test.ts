@@ -113,11 +113,11 @@ function makeSync(overrides: Partial<S3SyncOptions<Registry>> = {}): { sync: S3S
     sqs: { client: emulator.sqs, queueUrl: world.queueUrl, waitTimeSeconds: 1, visibilityTimeout: 5 },
     s3: { client: world.s3 },
     target: world.target,
-    allow: { buckets: [world.bucket], keyPrefixes: ['v0/'] },
+    ...(overrides.source === undefined ? { allow: { buckets: [world.bucket], keyPrefixes: ['v0/'] } } : {}),
     validate: validateRegistry,
     retry: false,
     ...overrides,
-  });
+  } as S3SyncOptions<Registry>);
   syncs.push(sync);
   return { sync, events: new SyncRecorder(sync as S3Sync<unknown>) };
 }
@@ -138,6 +138,12 @@ async function drained(): Promise<void> {
 
 describe('createS3Sync', () => {
   describe('options', () => {
+    it('refuses source and allow together', () => {
+      expect(() =>
+        makeSync({ source: `s3://${world.bucket}/${world.key}`, allow: { buckets: [world.bucket] } }),
+      ).toThrow(/not both/);
+    });
+
     it('refuses to be created with neither source nor allow', () => {
       expect(() =>
         createS3Sync({
@@ -155,6 +161,8 @@ describe('createS3Sync', () => {
       [{ maxBytes: 0 }, /maxBytes/],
       [{ permanentFailure: 'drop' }, /permanentFailure/],
       [{ source: 'https://example.com/x.json' }, /Invalid S3 URL/],
+      [{ source: 's3://arn:aws:s3:us-east-1:123456789012:accesspoint/registry/v0/registry.json' }, /access point/],
+      [{ permanentRetryDelaySeconds: 0 }, /permanentRetryDelaySeconds/],
     ])('refuses %j', (override, message) => {
       expect(() => makeSync(override as Partial<S3SyncOptions<Registry>>)).toThrow(message);
     });
@@ -438,19 +446,23 @@ describe('createS3Sync', () => {
       expect(Messages[0]?.MessageAttributes?.['s3-sqs-sync-error-code']?.StringValue).toBe('ERR_VERIFY_FAILED');
     });
 
-    it('acknowledges a 412 (the object changed after the event) without retrying', async () => {
+    it('acknowledges a 412 (the object changed after the event) and fetches the current object once', async () => {
       const { sync, events } = makeSync();
       await sync.start();
       const { eTag: oldTag } = await world.put(registry(5));
       await world.put(registry(6)); // replaced before the event for release 5 is handled
       const skipped = events.next('update_skipped');
+      const applied = events.next('update_applied');
       await world.send(
         s3EventBody({ bucket: world.bucket, key: world.key, eTag: oldTag, sequencer: sequencer(++seq) }),
       );
       expect((await skipped)[1]).toBe('superseded');
+      // Release 6's own event may be lost: one fetch without If-Match brings it anyway.
+      expect((await applied)[0].update.origin).toBe('reconcile');
+      expect(sync.store.get().release).toBe(6);
       await drained();
       expect(events.seen.update_failed).toHaveLength(0);
-      expect(sync.health().version).toBe(0);
+      expect(world.gets.count).toBe(2);
     });
   });
 
