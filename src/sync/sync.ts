@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
 import { sweepTempFiles } from '../download/download.ts';
-import { ClosedError, isS3SyncError, type S3SyncError, type S3SyncErrorContext } from '../errors.ts';
+import { ClosedError, isS3SyncError, type S3SyncError } from '../errors.ts';
 import { TypedEvents } from '../events.ts';
 import { defaultRetryDelaySeconds, SqsListener } from '../sqs/listener.ts';
 import type { HandlerContext } from '../sqs/types.ts';
@@ -10,10 +10,10 @@ import type { ReloadableStore } from '../store/types.ts';
 import { parseS3Url, type S3Endpoint, type S3Location } from '../url/s3-url.ts';
 import { checkOptionalInteger, checkOptionalPositive } from '../validate.ts';
 import { Coalescer, type Outcome } from './coalescer.ts';
-import { downloadIntoStore } from './download-into-store.ts';
 import { asSyncError, checkPermanentFailure, isPermanentFailure, sendToDeadLetterQueue } from './failures.ts';
 import { decodeUpdates } from './messages.ts';
-import { AppliedVersions, checkAllowList, compareSequencers, isAllowed, quoteEtag, unquoteEtag } from './policy.ts';
+import { checkAllowList, isAllowed } from './policy.ts';
+import { UpdateRunner } from './runner.ts';
 import type { AnnouncedUpdate, S3SyncEventMap, S3SyncHealth, S3SyncOptions, S3SyncState, SkipReason } from './types.ts';
 
 export { isPermanentFailure } from './failures.ts';
@@ -43,7 +43,6 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   readonly #ownsStore: boolean;
   readonly #source: S3Location | undefined;
   readonly #listener: SqsListener;
-  readonly #applied = new AppliedVersions();
   readonly #coalescer: Coalescer;
   readonly #maxBytes: number;
   readonly #decodeOptions: { readonly endpoints?: readonly S3Endpoint[] };
@@ -51,16 +50,8 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   #state: S3SyncState = 'idle';
   #starting: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
-  #timers = new Set<NodeJS.Timeout>();
-  /** The object served, as the update that brought it. */
-  #current: AnnouncedUpdate | undefined;
-  #etag: string | undefined;
-  #lastSyncAt: Date | undefined;
-  #lagMs: number | undefined;
-  #lastError: S3SyncError | undefined;
-  /** The last failure reported, so a timer that meets it again does not report it again. */
-  #lastFailure: string | undefined;
-  #failures = 0;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #runner: UpdateRunner<T>;
 
   constructor(options: S3SyncOptions<T>) {
     super();
@@ -103,8 +94,22 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
         maxBytes: this.#maxBytes,
         ...(options.validate === undefined ? {} : { validate: options.validate }),
       });
+    this.#runner = new UpdateRunner<T>({
+      s3Client: options.s3.client,
+      store: this.store,
+      target: this.target,
+      maxBytes: this.#maxBytes,
+      pinVersionId: options.pinVersionId,
+      retry: options.retry,
+      expectedBucketOwner: options.expectedBucketOwner,
+      signal: this.#stopping.signal,
+      emit: (event, ...args) => this.emit(event, ...args),
+      onSuperseded: (update) => {
+        this.#coalescer.submit({ bucket: update.bucket, key: update.key, origin: 'reconcile' }).catch(() => {});
+      },
+    });
     this.#coalescer = new Coalescer(
-      (update) => this.#apply(update),
+      (update) => this.#runner.apply(update),
       (dropped) => this.emit('update_skipped', dropped, 'coalesced'),
     );
     const { client, queueUrl, ...listenerOptions } = options.sqs;
@@ -127,7 +132,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   get state(): S3SyncState {
     if (this.#state !== 'ready') return this.#state;
     if (!this.store.health().ready) return 'starting';
-    return this.#failures > 0 || this.#listener.health().degraded ? 'degraded' : 'ready';
+    return this.#runner.failures > 0 || this.#listener.health().degraded ? 'degraded' : 'ready';
   }
 
   /** The SQS listener the pipeline runs (for its events and health). */
@@ -163,11 +168,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     return {
       state: this.state,
       version: this.store.health().version,
-      ...(this.#etag === undefined ? {} : { etag: this.#etag }),
-      ...(this.#lastSyncAt === undefined ? {} : { lastSyncAt: this.#lastSyncAt.toISOString() }),
-      ...(this.#lastError === undefined ? {} : { lastError: this.#lastError.toJSON() }),
-      consecutiveFailures: this.#failures,
-      ...(this.#lagMs === undefined ? {} : { lagMs: this.#lagMs }),
+      ...this.#runner.health(),
       listener: this.#listener.health(),
     };
   }
@@ -187,7 +188,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
         } catch (error) {
           stoppedMeanwhile();
           // No file on first boot is the normal case: the first object will bring it.
-          if (!isS3SyncError(error) || error.code !== 'ERR_NOT_FOUND') this.#fail(error, {});
+          if (!isS3SyncError(error) || error.code !== 'ERR_NOT_FOUND') this.#runner.fail(error, {});
         }
       }
       stoppedMeanwhile();
@@ -260,7 +261,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     const interval = this.#options.reconcileIntervalMs ?? 0;
     if (interval === 0) return;
     const tick = () => {
-      const object = this.#source ?? this.#current;
+      const object = this.#source ?? this.#runner.current;
       if (object !== undefined) {
         // Failures are reported by #apply; the next tick tries again.
         this.#coalescer.submit({ bucket: object.bucket, key: object.key, origin: 'reconcile' }).catch(() => {});
@@ -316,147 +317,13 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   #policy(update: AnnouncedUpdate): SkipReason | undefined {
     if (update.removed === true) return 'removed';
     if (!this.#isAllowed(update)) return 'not-allowed';
-    return this.#freshness(update);
-  }
-
-  /** `stale`, `duplicate` or `rejected` when `update` brings nothing newer than what is served. */
-  #freshness(update: AnnouncedUpdate): SkipReason | undefined {
-    const skip = this.#applied.check(update);
-    if (skip === 'duplicate') this.#applied.noteSequencer(update);
-    if (skip !== undefined) return skip;
-    // Across objects (allow-lists with several keys) only event times order two updates.
-    const current = this.#current;
-    if (
-      current !== undefined &&
-      AppliedVersions.keyOf(current) !== AppliedVersions.keyOf(update) &&
-      current.eventTime !== undefined &&
-      update.eventTime !== undefined &&
-      update.eventTime < current.eventTime
-    ) {
-      return 'stale';
-    }
-    return undefined;
+    return this.#runner.freshness(update);
   }
 
   #isAllowed(update: AnnouncedUpdate): boolean {
     const source = this.#source;
     if (source !== undefined) return update.bucket === source.bucket && update.key === source.key;
     return this.#options.allow !== undefined && isAllowed(this.#options.allow, update.bucket, update.key);
-  }
-
-  /**
-   * Sends `VersionId` only when the event is known to be newer than what is served: a version id
-   * pins that version even when a newer one replaced it (If-Match on its own ETag cannot refuse
-   * it), so an old event delivered late would roll the data back.
-   */
-  #pinVersion(update: AnnouncedUpdate): boolean {
-    if (this.#options.pinVersionId !== true || update.versionId === undefined) return false;
-    if (!this.store.health().ready) return true;
-    const known = this.#applied.get(update);
-    return (
-      known?.sequencer !== undefined &&
-      update.sequencer !== undefined &&
-      compareSequencers(update.sequencer, known.sequencer) > 0
-    );
-  }
-
-  /** One run of the coalescer: fetch `update` into the store, or say why not. */
-  async #apply(update: AnnouncedUpdate): Promise<Outcome> {
-    if (this.#stopping.signal.aborted) throw this.#stopping.signal.reason;
-    // Something newer may have been applied while this update waited.
-    const skip = update.origin === 'message' ? this.#freshness(update) : undefined;
-    if (skip !== undefined) {
-      this.emit('update_skipped', update, skip);
-      return { status: 'skipped', reason: skip };
-    }
-    const known = this.#applied.get(update);
-    // What this key last was, served or refused: a timer's fetch of the same object is a 304.
-    const lastSeen = known?.rejectedETag ?? known?.eTag;
-    const served = known?.eTag !== undefined && known.eTag === this.#etag;
-    const started = performance.now();
-    try {
-      const result = await downloadIntoStore<T>({
-        client: this.#options.s3.client,
-        store: this.store,
-        source: { bucket: update.bucket, key: update.key },
-        target: this.target,
-        maxBytes: this.#maxBytes,
-        signal: this.#stopping.signal,
-        ...(update.eTag === undefined ? {} : { ifMatch: quoteEtag(update.eTag) }),
-        ...(update.eTag === undefined && lastSeen !== undefined ? { ifNoneMatch: quoteEtag(lastSeen) } : {}),
-        ...(this.#pinVersion(update) ? { versionId: update.versionId as string } : {}),
-        ...(this.#options.retry === undefined ? {} : { retry: this.#options.retry }),
-        ...(this.#options.expectedBucketOwner === undefined
-          ? {}
-          : { expectedBucketOwner: this.#options.expectedBucketOwner }),
-      });
-      if (result.status === 'not-modified') {
-        // Unchanged. Healthy again only if what is unchanged is what is served.
-        if (served && lastSeen === known?.eTag) this.#succeeded();
-        this.emit('update_skipped', update, 'not-modified');
-        return { status: 'skipped', reason: 'not-modified' };
-      }
-      const { download, snapshot } = result;
-      this.#applied.record({
-        bucket: update.bucket,
-        key: update.key,
-        eTag: download.etag,
-        ...(download.versionId === undefined ? {} : { versionId: download.versionId }),
-        ...(update.sequencer === undefined ? {} : { sequencer: update.sequencer }),
-      });
-      const now = Date.now();
-      const lagMs = update.eventTime === undefined ? undefined : Math.max(0, now - update.eventTime.getTime());
-      this.#current = update;
-      this.#etag = unquoteEtag(download.etag);
-      this.#lastSyncAt = new Date(now);
-      if (lagMs !== undefined) this.#lagMs = lagMs;
-      this.#succeeded();
-      this.emit('update_applied', {
-        update,
-        snapshot,
-        version: snapshot.version,
-        etag: download.etag,
-        bytes: download.bytes,
-        durationMs: performance.now() - started,
-        ...(lagMs === undefined ? {} : { lagMs }),
-      });
-      return { status: 'applied' };
-    } catch (error) {
-      if (isS3SyncError(error) && error.code === 'ERR_PRECONDITION') {
-        // The object changed after this event was sent. Its own event should follow; one fetch
-        // of the current object (no If-Match, so no 412) makes sure, even if that event is lost.
-        this.emit('update_skipped', update, 'superseded');
-        this.#coalescer.submit({ bucket: update.bucket, key: update.key, origin: 'reconcile' }).catch(() => {});
-        return { status: 'skipped', reason: 'superseded' };
-      }
-      if (this.#stopping.signal.aborted) throw error;
-      const failure = asSyncError(error);
-      const refusedEtag = (failure as S3SyncErrorContext).etag;
-      if (failure.code === 'ERR_VERIFY_FAILED' && isPermanentFailure(failure) && refusedEtag !== undefined) {
-        this.#applied.reject(update, refusedEtag);
-      }
-      this.#fail(failure, { update });
-      throw failure;
-    }
-  }
-
-  #succeeded(): void {
-    this.#failures = 0;
-    this.#lastError = undefined;
-    this.#lastFailure = undefined;
-  }
-
-  #fail(error: unknown, info: { readonly update?: AnnouncedUpdate }): void {
-    const failure = asSyncError(error);
-    const update = info.update;
-    const signature = `${update?.bucket}/${update?.key}|${(failure as S3SyncErrorContext).etag ?? ''}|${failure.code}`;
-    // A timer meeting the failure it met last time (the same object refused, still missing)
-    // does not report it again.
-    if (update !== undefined && update.origin !== 'message' && signature === this.#lastFailure) return;
-    this.#lastFailure = signature;
-    this.#failures += 1;
-    this.#lastError = failure;
-    this.emit('update_failed', failure, { ...info, permanent: isPermanentFailure(failure) });
   }
 }
 
