@@ -55,6 +55,7 @@ export {
   ValidationError,
   VerifyFailedError,
 } from './errors.ts';
+export type { ListenerErrorReporter } from './events.ts';
 export { defaultRetryDelaySeconds, SqsListener } from './sqs/listener.ts';
 export type {
   AnnouncedObject,

@@ -1,14 +1,16 @@
 import {
   AbortedError,
   ClosedError,
-  fileSystemErrorClass,
+  fileSystemError,
   LoadError,
   NotReadyError,
   type ObjectErrorOptions,
   ParseError,
   S3SyncError,
+  StaleUpdateError,
 } from '../errors.ts';
-import { TypedEvents } from '../events.ts';
+import { type ListenerErrorReporter, TypedEvents, warnListenerError } from '../events.ts';
+import { deepFreeze } from './freeze.ts';
 import type {
   ReloadableStore,
   ReloadOptions,
@@ -31,15 +33,14 @@ export interface StoreSourceOptions<T> {
   readonly freeze?: boolean | undefined;
   /** Where the store's data comes from, merged into snapshots and errors. */
   readonly source?: SnapshotSource | undefined;
+  /** Told when an event listener throws or rejects. */
+  readonly onListenerError?: ListenerErrorReporter | undefined;
 }
 
-function deepFreeze(value: unknown): void {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (typeof item !== 'object' || item === null || Object.isFrozen(item)) continue;
-    Object.freeze(item);
-    for (const key of Object.keys(item)) stack.push((item as Record<string, unknown>)[key]);
+/** Checks the `onListenerError` option shared by the stores. */
+export function checkListenerErrorOption(value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new TypeError(`Expected \`onListenerError\` to be a function, received ${String(value)}`);
   }
 }
 
@@ -47,9 +48,9 @@ function deepFreeze(value: unknown): void {
 function asStoreError(error: unknown, context: ObjectErrorOptions): S3SyncError {
   if (error instanceof S3SyncError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  const typed = fileSystemError(error, `Loading failed: ${message}`, context);
+  if (typed !== undefined) return typed;
   const options = { ...context, cause: error };
-  const Typed = fileSystemErrorClass(error);
-  if (Typed !== undefined) return new Typed(`Loading failed: ${message}`, options);
   if (error instanceof SyntaxError) return new ParseError(`Loading failed: ${message}`, options);
   return new LoadError(`Loading failed: ${message}`, options);
 }
@@ -65,6 +66,22 @@ function untilAborted<V>(work: Promise<V>, signal: AbortSignal | undefined, cont
   });
 }
 
+interface Deferred<V> {
+  readonly promise: Promise<V>;
+  resolve(value: Promise<V>): void;
+  reject(reason: unknown): void;
+}
+
+function deferred<V>(): Deferred<V> {
+  let resolve!: (value: Promise<V>) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<V>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 /** The machinery every store shares: snapshots, versions, single-flight reads, health, events. */
 export class StoreCore<T> extends TypedEvents<StoreEventMap<T>> implements ReloadableStore<T> {
   readonly #options: StoreSourceOptions<T>;
@@ -73,7 +90,7 @@ export class StoreCore<T> extends TypedEvents<StoreEventMap<T>> implements Reloa
   readonly #closing = new AbortController();
   #current: StoreSnapshot<T> | undefined;
   #running: Promise<StoreSnapshot<T>> | undefined;
-  #pending: Promise<StoreSnapshot<T>> | undefined;
+  #queued: Deferred<StoreSnapshot<T>> | undefined;
   // Every read and every staged publish takes a ticket when it starts; a read whose result
   // arrives after something newer was published is dropped, so versions only move forward in
   // time as well as in number.
@@ -84,7 +101,7 @@ export class StoreCore<T> extends TypedEvents<StoreEventMap<T>> implements Reloa
   #closed = false;
 
   constructor(options: StoreSourceOptions<T>) {
-    super();
+    super(options.onListenerError ?? warnListenerError);
     this.#options = options;
     this.#validate = toValidator(options.validate);
     this.#context = options.source?.path === undefined ? {} : { path: options.source.path };
@@ -119,20 +136,34 @@ export class StoreCore<T> extends TypedEvents<StoreEventMap<T>> implements Reloa
     }
     if (this.#closed) throw new ClosedError('The store is closed', this.#context);
     const context = { path: candidatePath };
+    // What the update is staged against: publishing over anything published after this point
+    // could put older data in front of newer (the store's own reload of a newer file).
+    const stagedAgainst = this.#current;
     let data: T;
     try {
       data = await this.#validate(await this.#options.readCandidate(candidatePath, this.#closing.signal), context);
       if (this.#options.freeze === true) deepFreeze(data);
     } catch (error) {
+      // Interrupted by close(): not a failure of the candidate.
+      if (this.#closed) throw new ClosedError('The store is closed', { ...context, cause: error });
       throw this.#fail(asStoreError(error, context));
     }
+    if (this.#closed) throw new ClosedError('The store is closed', context);
     const merged: SnapshotSource = { ...this.#options.source, ...source };
     let published = false;
     return Object.freeze({
       data,
       publish: (): StoreSnapshot<T> => {
-        if (published) throw new Error('This staged update was already published');
+        if (published) {
+          throw new StaleUpdateError('This staged update was already published', { ...context, reason: 'published' });
+        }
         if (this.#closed) throw new ClosedError('The store is closed', this.#context);
+        if (this.#current !== stagedAgainst) {
+          throw new StaleUpdateError(
+            `A newer snapshot (version ${this.#current?.version ?? 0}) was published after this update was staged`,
+            { ...context, reason: 'superseded' },
+          );
+        }
         published = true;
         return this.#publish(data, merged, ++this.#tickets);
       },
@@ -155,32 +186,31 @@ export class StoreCore<T> extends TypedEvents<StoreEventMap<T>> implements Reloa
     this.#closed = true;
     this.#closing.abort(new ClosedError('The store is closed', this.#context));
     this.removeAllListeners();
-    await Promise.allSettled([this.#running, this.#pending]);
+    await Promise.allSettled([this.#running, this.#queued?.promise]);
   }
 
   /** Joins the read that will start next if one is running, so no caller gets a stale answer. */
   #sharedRead(): Promise<StoreSnapshot<T>> {
-    const running = this.#running;
-    if (running === undefined) return this.#startRead();
-    this.#pending ??= running.then(
-      () => this.#afterRunning(),
-      () => this.#afterRunning(),
-    );
-    return this.#pending;
-  }
-
-  #afterRunning(): Promise<StoreSnapshot<T>> {
-    this.#pending = undefined;
-    return this.#startRead();
+    if (this.#running === undefined) return this.#startRead();
+    this.#queued ??= deferred<StoreSnapshot<T>>();
+    return this.#queued.promise;
   }
 
   #startRead(): Promise<StoreSnapshot<T>> {
     const run = this.#readAndPublish(++this.#tickets);
     this.#running = run;
-    const clear = () => {
-      if (this.#running === run) this.#running = undefined;
+    // Registered before any caller can await `run`, so it runs first when the read settles: the
+    // queued read becomes the running one in the same step, and a caller woken by this read
+    // that reloads again joins it instead of starting a second read beside it.
+    const settle = () => {
+      const queued = this.#queued;
+      this.#queued = undefined;
+      this.#running = undefined;
+      if (queued === undefined) return;
+      if (this.#closed) queued.reject(new ClosedError('The store is closed', this.#context));
+      else queued.resolve(this.#startRead());
     };
-    run.then(clear, clear);
+    run.then(settle, settle);
     return run;
   }
 

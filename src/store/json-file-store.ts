@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import type { ListenerErrorReporter } from '../events.ts';
 import { checkOptionalPositive } from '../validate.ts';
-import { StoreCore } from './core.ts';
+import { checkListenerErrorOption, StoreCore } from './core.ts';
 import { readJsonFile } from './read-json.ts';
 import type { Validate } from './validator.ts';
 
@@ -9,12 +10,14 @@ export interface JsonFileStoreOptions<T> {
   /** The JSON file the store serves. */
   readonly path: string;
   /**
-   * Checks (and may transform) parsed data: a function that returns it or throws, or a Standard
-   * Schema (zod 4, valibot, arktype…). Invalid data is never published (`ERR_VALIDATION`).
+   * Checks (and may transform) parsed data: a function that returns it (or a replacement) or
+   * throws, or a Standard Schema (zod 4, valibot, an ArkType `type`…). Invalid data is never
+   * published (`ERR_VALIDATION`); neither is a function's `undefined` or boolean result.
    */
   readonly validate?: Validate<T>;
   /**
-   * Refuse files larger than this (`ERR_TOO_LARGE`), checked before reading.
+   * Refuse files larger than this (`ERR_TOO_LARGE`), checked before reading; a file that grows
+   * while it is read (or a pipe) is read no further than one byte past it.
    * @defaultValue the largest string V8 can build (about 512 MiB)
    */
   readonly maxBytes?: number;
@@ -26,10 +29,17 @@ export interface JsonFileStoreOptions<T> {
   readonly allowBom?: boolean;
   /**
    * Deep-freeze data before publishing it, so a reader that mutates it throws instead of
-   * corrupting what every other reader sees. Costs a walk over the data on each load.
+   * corrupting what every other reader sees. Costs a walk over the data on each load. Typed
+   * arrays and Buffers (from a validator) cannot be frozen and are left as they are.
    * @defaultValue false
    */
   readonly freeze?: boolean;
+  /**
+   * Told when an event listener throws or an async one rejects; the other listeners and the
+   * store carry on either way.
+   * @defaultValue a process warning (`S3_SYNC_LISTENER_THREW`)
+   */
+  readonly onListenerError?: ListenerErrorReporter;
 }
 
 /**
@@ -46,6 +56,7 @@ export class JsonFileStore<T = unknown> extends StoreCore<T> {
       throw new TypeError(`Expected \`path\` to be a file path, received ${String(options?.path)}`);
     }
     checkOptionalPositive('maxBytes', options.maxBytes, true);
+    checkListenerErrorOption(options.onListenerError);
     const path = resolve(options.path);
     const read = { maxBytes: options.maxBytes, allowBom: options.allowBom };
     super({
@@ -54,6 +65,7 @@ export class JsonFileStore<T = unknown> extends StoreCore<T> {
       validate: options.validate,
       freeze: options.freeze,
       source: { path },
+      onListenerError: options.onListenerError,
     });
     this.path = path;
   }

@@ -34,8 +34,10 @@ export interface StoreHealth {
 export interface StagedUpdate<T> {
   readonly data: T;
   /**
-   * Makes the data current: one reference swap, `version` + 1, `reloaded` emitted. Call at most
-   * once; after `close()` it throws `ERR_CLOSED`.
+   * Makes the data current: one reference swap, `version` + 1, `reloaded` emitted. Throws
+   * `StaleUpdateError` (`ERR_STALE_UPDATE`) when something was published after `stage()` was
+   * called (`reason: 'superseded'`: the store keeps the newer data) or when this update was
+   * published already (`reason: 'published'`); after `close()` it throws `ERR_CLOSED`.
    */
   publish(): StoreSnapshot<T>;
 }
@@ -57,7 +59,8 @@ export interface StoreEventMap<T> {
 /**
  * In-memory data, replaced as a whole by publishing a new immutable snapshot. Readers never wait
  * and never see half an update. Implementations: `JsonFileStore` and `createReloadableStore`; the
- * shared contract tests in `test/store/contract.ts` say what an implementation must do.
+ * contract suite shipped as `s3-sqs-sync/testing` (`storeContract`) says what an implementation
+ * must do.
  */
 export interface ReloadableStore<T> {
   /** The current data, O(1). Throws `ERR_NOT_READY` before the first successful load. */
@@ -74,13 +77,17 @@ export interface ReloadableStore<T> {
   reload(options?: ReloadOptions): Promise<StoreSnapshot<T>>;
   /**
    * Reads, parses and validates a candidate file without publishing anything: the first phase of
-   * an update whose file must be checked before it replaces the good one.
+   * an update whose file must be checked before it replaces the good one. A failure is reported
+   * like a reload failure; one caused by `close()` rejects with `ERR_CLOSED` and is not counted.
    */
   stage(candidatePath: string, source?: SnapshotSource): Promise<StagedUpdate<T>>;
   health(): StoreHealth;
   on<E extends keyof StoreEventMap<T> & string>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
   once<E extends keyof StoreEventMap<T> & string>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
   off<E extends keyof StoreEventMap<T> & string>(event: E, listener: (...args: StoreEventMap<T>[E]) => void): this;
-  /** Stops reads in progress and removes listeners. `get()` keeps returning the last data. */
+  /**
+   * Stops reads in progress and removes listeners; a read waiting behind a running one never
+   * starts. `get()` keeps returning the last data.
+   */
   close(): Promise<void>;
 }

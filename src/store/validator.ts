@@ -30,17 +30,29 @@ export declare namespace StandardSchemaV1 {
 
 /**
  * Checks parsed data and returns it typed: a function that returns the data (or a replacement)
- * and throws when it is invalid, or a Standard Schema.
+ * and throws when it is invalid, or a Standard Schema (an object or a function with `~standard`,
+ * such as a zod or valibot schema or an ArkType `type`). A function must return the data or throw:
+ * `undefined` or a boolean (an assertion function, an Ajv-style `false`) is refused with
+ * `ERR_VALIDATION`, never published.
  */
 export type Validate<T> = ((data: unknown) => T | Promise<T>) | StandardSchemaV1<unknown, T>;
 
+// ArkType's `type(...)` is a function that also carries `~standard`: calling it returns its
+// errors as a value, so the schema interface must win over the call.
 function isStandardSchema(value: unknown): value is StandardSchemaV1 {
-  return typeof value === 'object' && value !== null && '~standard' in value;
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
+  const standard = (value as { '~standard'?: unknown })['~standard'];
+  return (
+    typeof standard === 'object' &&
+    standard !== null &&
+    typeof (standard as { validate?: unknown }).validate === 'function'
+  );
 }
 
 function toPath(path: StandardSchemaV1.Issue['path']): PropertyKey[] | undefined {
   if (path === undefined) return undefined;
-  return path.map((segment) => (typeof segment === 'object' && segment !== null ? segment.key : segment));
+  // Array.from, not map: a library's path may be an Array subclass with fields of its own (ArkType's).
+  return Array.from(path, (segment) => (typeof segment === 'object' && segment !== null ? segment.key : segment));
 }
 
 /** Turns a `validate` option into one function that returns typed data or throws `ERR_VALIDATION`. */
@@ -62,15 +74,25 @@ export function toValidator<T>(
     };
   }
   if (typeof validate !== 'function') {
-    throw new TypeError('Expected `validate` to be a function or a Standard Schema (an object with `~standard`)');
+    throw new TypeError(
+      `Expected \`validate\` to be a function or a Standard Schema (with \`~standard\`), received ${String(validate)}`,
+    );
   }
   return async (data, context) => {
+    let result: T;
     try {
-      return await validate(data);
+      result = await validate(data);
     } catch (error) {
       if (error instanceof ValidationError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       throw new ValidationError(`Invalid data: ${message}`, { ...context, issues: [{ message }], cause: error });
     }
+    // A validator that reports instead of throwing (`false`), or asserts and returns nothing,
+    // would otherwise publish its verdict as the data.
+    if (result === undefined || typeof result === 'boolean') {
+      const message = `validate returned ${String(result)}: it must return the data (or a replacement) or throw`;
+      throw new ValidationError(`Invalid data: ${message}`, { ...context, issues: [{ message }] });
+    }
+    return result;
   };
 }

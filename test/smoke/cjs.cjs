@@ -1,6 +1,7 @@
 // Loads the built package the way a CommonJS user does: through its name and the `exports` map.
 const assert = require('node:assert/strict');
 const { isS3SyncError, parseS3Url, S3UrlError } = require('s3-sqs-sync');
+const { registry, storeContract, tempSource, validateRegistry } = require('s3-sqs-sync/testing');
 
 assert.deepEqual(parseS3Url('s3://my-bucket/registry.json?versionId=v1'), {
   bucket: 'my-bucket',
@@ -15,4 +16,9 @@ assert.throws(
   },
 );
 assert.equal(require.resolve('s3-sqs-sync').endsWith('index.cjs'), true);
+// The testing subpath: its own entry, loaded without any test runner.
+assert.equal(typeof storeContract, 'function');
+assert.equal(typeof tempSource, 'function');
+assert.equal(validateRegistry(JSON.parse(registry(2))).n, 2);
+assert.equal(require.resolve('s3-sqs-sync/testing').endsWith('testing.cjs'), true);
 console.log('cjs smoke: ok');

@@ -1,18 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createReloadableStore } from '../../src/index.ts';
-import { type Registry, registry, storeContract, validateRegistry } from './contract.ts';
-import { sourceDir } from './harness.ts';
+import { type Registry, registry, storeContract, tempSource, validateRegistry } from '../../src/testing/index.ts';
 
-storeContract('createReloadableStore', async () => {
-  const source = await sourceDir();
-  // A loader as a user would write it: no help from this package in reading or parsing.
-  const store = createReloadableStore<Registry>({
-    load: async (signal) => JSON.parse(await readFile(source.path, { encoding: 'utf8', signal })),
-    validate: validateRegistry,
-  });
-  return { ...source, store };
-});
+storeContract(
+  'createReloadableStore',
+  async () => {
+    const source = await tempSource();
+    // A loader as a user would write it: no help from this package in reading or parsing.
+    const store = createReloadableStore<Registry>({
+      load: async (signal) => JSON.parse(await readFile(source.path, { encoding: 'utf8', signal })),
+      validate: validateRegistry,
+      onListenerError: () => {},
+    });
+    return { ...source, store };
+  },
+  { describe, it },
+);
 
 describe('createReloadableStore', () => {
   it('reports a loader failure that is not about a file as ERR_LOAD, with the cause', async () => {
@@ -61,7 +65,7 @@ describe('createReloadableStore', () => {
   });
 
   it('uses a JSON file reader for candidates by default', async () => {
-    const source = await sourceDir();
+    const source = await tempSource();
     try {
       const store = createReloadableStore<Registry>({ load: async () => JSON.parse(registry(1)) });
       await store.load();

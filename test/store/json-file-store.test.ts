@@ -3,19 +3,35 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { JsonFileStore, type S3SyncError } from '../../src/index.ts';
-import { type Registry, registry, storeContract, validateRegistry } from './contract.ts';
-import { sourceDir } from './harness.ts';
+import {
+  type Registry,
+  registry,
+  storeContract,
+  type TempSource,
+  tempSource,
+  validateRegistry,
+} from '../../src/testing/index.ts';
 
-storeContract('JsonFileStore', async () => {
-  const source = await sourceDir();
-  return { ...source, store: new JsonFileStore<Registry>({ path: source.path, validate: validateRegistry }) };
-});
+// The shipped contract (`s3-sqs-sync/testing`), run with vitest's own describe and it.
+storeContract(
+  'JsonFileStore',
+  async () => {
+    const source = await tempSource();
+    const store = new JsonFileStore<Registry>({
+      path: source.path,
+      validate: validateRegistry,
+      onListenerError: () => {},
+    });
+    return { ...source, store };
+  },
+  { describe, it },
+);
 
 describe('JsonFileStore', () => {
-  let source: Awaited<ReturnType<typeof sourceDir>>;
+  let source: TempSource;
 
   beforeEach(async () => {
-    source = await sourceDir();
+    source = await tempSource();
   });
 
   afterEach(async () => {
