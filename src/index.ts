@@ -64,6 +64,10 @@ export type {
   DecodeSyncMessageOptions,
 } from './sqs/messages.ts';
 export { decodeSyncMessage } from './sqs/messages.ts';
+export type { CreateReplicaQueueOptions, ReplicaQueue } from './sqs/replica-queue.ts';
+export { createReplicaQueue, replicaQueuePolicy } from './sqs/replica-queue.ts';
+export type { SweepReplicaQueuesOptions, SweepReplicaQueuesResult, SweptReplicaQueue } from './sqs/replica-sweep.ts';
+export { sweepReplicaQueues } from './sqs/replica-sweep.ts';
 export type {
   ErrorSummary,
   HandBackReason,
