@@ -65,6 +65,7 @@ describe('docs', () => {
   describe.each([
     ['s3-sqs-sync', 'src/index.ts'],
     ['s3-sqs-sync/testing', 'src/testing/index.ts'],
+    ['s3-sqs-sync/metrics', 'src/metrics/index.ts'],
   ])('%s', (_entry, source) => {
     const names = exportedNames(source);
 

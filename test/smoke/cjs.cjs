@@ -21,4 +21,7 @@ assert.equal(typeof storeContract, 'function');
 assert.equal(typeof tempSource, 'function');
 assert.equal(validateRegistry(JSON.parse(registry(2))).n, 2);
 assert.equal(require.resolve('s3-sqs-sync/testing').endsWith('testing.cjs'), true);
+// The metrics subpath.
+assert.equal(typeof require('s3-sqs-sync/metrics').instrument, 'function');
+assert.equal(require.resolve('s3-sqs-sync/metrics').endsWith('metrics.cjs'), true);
 console.log('cjs smoke: ok');
