@@ -1,0 +1,68 @@
+/** The registry's HTTP API on Express: what it serves comes from a snapshot, taken once per request. */
+import express, { type Express, type Response } from 'express';
+import type { StoreSnapshot } from 's3-sqs-sync';
+import { findServer, type ListQuery, listServers, type Registry } from './registry.ts';
+
+/** Where the app reads the data and its health from. */
+export interface RegistrySource {
+  /** The current snapshot, or `undefined` while nothing is served yet. */
+  snapshot(): StoreSnapshot<Registry> | undefined;
+  /** `ready` is true when the service should take traffic; `body` is the JSON `/health` returns. */
+  health(): { readonly ready: boolean; readonly body: unknown };
+}
+
+function single(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function notReady(res: Response): void {
+  res.status(503).json({ error: 'not_ready', message: 'no registry data is served yet' });
+}
+
+/**
+ * `GET /v0/servers` (`limit`, `cursor`, `search`), `GET /v0/servers/:id` (`:id` is the server's
+ * `name`, URL-encoded; `?version=` picks one version), and `GET /health`.
+ */
+export function createRegistryApp(source: RegistrySource): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Query strings are read as plain strings: `?search[a]=b` must not become an object.
+  app.set('query parser', 'simple');
+
+  app.get('/health', (_req, res) => {
+    const { ready, body } = source.health();
+    res.status(ready ? 200 : 503).json(body);
+  });
+
+  app.get('/v0/servers', (req, res) => {
+    const snapshot = source.snapshot();
+    if (snapshot === undefined) return notReady(res);
+    const query: ListQuery = {
+      ...(single(req.query.cursor) === undefined ? {} : { cursor: single(req.query.cursor) as string }),
+      ...(single(req.query.limit) === undefined ? {} : { limit: single(req.query.limit) as string }),
+      ...(single(req.query.search) === undefined ? {} : { search: single(req.query.search) as string }),
+    };
+    const result = listServers(snapshot, query);
+    res.set('x-registry-version', String(snapshot.version));
+    if ('error' in result) return void res.status(result.error.status).json(result.error.body);
+    res.json(result.page);
+  });
+
+  app.get('/v0/servers/:id', (req, res) => {
+    const snapshot = source.snapshot();
+    if (snapshot === undefined) return notReady(res);
+    const version = single(req.query.version);
+    const entry = findServer(snapshot, req.params.id, version);
+    res.set('x-registry-version', String(snapshot.version));
+    if (entry === undefined) {
+      const what = version === undefined ? req.params.id : `${req.params.id} version ${version}`;
+      return void res.status(404).json({ error: 'not_found', message: `no server ${JSON.stringify(what)}` });
+    }
+    res.json(entry);
+  });
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'no such route' });
+  });
+  return app;
+}
