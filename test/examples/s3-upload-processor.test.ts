@@ -1,0 +1,460 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningUploadProcessor, startUploadProcessor } from '../../examples/s3-upload-processor/app.ts';
+import { upload } from '../../examples/s3-upload-processor/local.ts';
+import {
+  fileName,
+  resultId,
+  UploadProcessor,
+  type UploadProcessorEvents,
+  type UploadProcessorOptions,
+  type UploadResult,
+} from '../../examples/s3-upload-processor/processor.ts';
+import { SqsListener } from '../../src/index.ts';
+import { createQueue, type Emulator, sendMessages, startEmulator } from '../support/emulator.ts';
+import { s3EventBody, sequencer } from '../support/s3-events.ts';
+
+const API_KEY = 'test-api-key-0123456789abcdef';
+const root = new URL('../../', import.meta.url).pathname;
+
+let emulator: Emulator;
+let bucket: string;
+let foreignBucket: string;
+const dirs: string[] = [];
+/** Buckets of the GetObject calls the processor's S3 client sent. */
+const fetchedBuckets: string[] = [];
+let s3: S3Client;
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  bucket = emulator.uniqueName('uploads');
+  foreignBucket = emulator.uniqueName('foreign');
+  await emulator.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await emulator.s3.send(new CreateBucketCommand({ Bucket: foreignBucket }));
+  s3 = new S3Client(emulator.clientConfig());
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetObjectCommand') fetchedBuckets.push((args.input as { Bucket: string }).Bucket);
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+});
+afterAll(async () => {
+  s3?.destroy();
+  await emulator?.stop();
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 's3-upload-processor-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function put(key: string, body: string | Uint8Array, into = bucket): Promise<string> {
+  const { ETag = '' } = await emulator.s3.send(new PutObjectCommand({ Bucket: into, Key: key, Body: body }));
+  return ETag.replaceAll('"', '');
+}
+
+/** Resolves with the arguments of the first `count` times `event` fires. */
+function collect<E extends keyof UploadProcessorEvents>(
+  processor: UploadProcessor,
+  event: E,
+  count: number,
+): Promise<UploadProcessorEvents[E][0][]> {
+  return new Promise((resolve) => {
+    const seen: UploadProcessorEvents[E][0][] = [];
+    const listener = (value: UploadProcessorEvents[E][0]) => {
+      seen.push(value);
+      if (seen.length === count) {
+        processor.off(event, listener as never);
+        resolve(seen);
+      }
+    };
+    processor.on(event, listener as never);
+  });
+}
+
+interface ApiBody {
+  readonly error?: string;
+  readonly total?: number;
+  readonly results?: UploadResult[];
+}
+
+async function get<T = ApiBody>(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, { headers });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+const withKey = { authorization: `Bearer ${API_KEY}` };
+
+describe('examples/s3-upload-processor, in process', () => {
+  let running: RunningUploadProcessor;
+  let queueUrl: string;
+  let workDir: string;
+  let results: UploadResult[];
+  const notes = 'Hello upload world\nsecond line, five words\n\nlast line without newline';
+  const long = `# Title ✓\n\n${'word '.repeat(80)}🙂 tail`;
+  let notesEtag: string;
+
+  beforeAll(async () => {
+    workDir = join(await tempDir(), 'work');
+    queueUrl = (await createQueue(emulator)).url;
+    running = await startUploadProcessor({
+      apiKey: API_KEY,
+      queueUrl,
+      allow: { buckets: [bucket], keyPrefixes: ['incoming/'] },
+      workDir,
+      port: 0,
+      s3,
+      sqs: emulator.sqs,
+      waitTimeSeconds: 1,
+      rateLimit: { limit: 1000 },
+    });
+
+    notesEtag = await put('incoming/notes.txt', notes);
+    const longEtag = await put('incoming/docs/long.md', long);
+    const binary = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]);
+    const binaryEtag = await put('incoming/image.png', binary);
+    const foreignEtag = await put('incoming/secret.txt', 'not yours', foreignBucket);
+    const outsideEtag = await put('elsewhere/notes.txt', 'outside the prefix');
+
+    const recorded = collect(running.processor, 'result', 3);
+    const skipped = collect(running.processor, 'skipped', 2);
+    await sendMessages(emulator, queueUrl, [
+      // Two records in one message, as S3 may send them.
+      s3EventBody(
+        { bucket, key: 'incoming/notes.txt', eTag: notesEtag, sequencer: sequencer(1) },
+        { bucket, key: 'incoming/docs/long.md', eTag: longEtag, sequencer: sequencer(2) },
+      ),
+      s3EventBody({ bucket, key: 'incoming/image.png', eTag: binaryEtag, sequencer: sequencer(3) }),
+      s3EventBody({ bucket: foreignBucket, key: 'incoming/secret.txt', eTag: foreignEtag, sequencer: sequencer(4) }),
+      s3EventBody({ bucket, key: 'elsewhere/notes.txt', eTag: outsideEtag, sequencer: sequencer(5) }),
+    ]);
+    results = await recorded;
+    expect((await skipped).map((s) => s.reason)).toStrictEqual(['not-allowed', 'not-allowed']);
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  const byKey = (key: string) => results.find((result) => result.key === key);
+
+  it('counts lines, words and bytes of each text file and keeps a short extract', () => {
+    expect(byKey('incoming/notes.txt')).toMatchObject({
+      status: 'processed',
+      url: `s3://${bucket}/incoming/notes.txt`,
+      etag: notesEtag,
+      stats: {
+        bytes: Buffer.byteLength(notes),
+        lines: 4,
+        words: 11,
+        extract: notes,
+        truncated: false,
+        contentType: 'text/plain; charset=utf-8',
+      },
+    });
+    const stats = byKey('incoming/docs/long.md')?.stats;
+    expect(stats).toMatchObject({ bytes: Buffer.byteLength(long), lines: 3, words: 85, truncated: true });
+    expect(stats?.contentType).toBe('text/markdown; charset=utf-8');
+    expect(Array.from(stats?.extract ?? '')).toHaveLength(200);
+    expect(long.startsWith(stats?.extract ?? '-')).toBe(true);
+  });
+
+  it('records a binary file as failed, and never puts it in the work directory', async () => {
+    const failed = byKey('incoming/image.png');
+    expect(failed?.status).toBe('failed');
+    expect(failed?.error?.code).toBe('ERR_VERIFY_FAILED');
+    expect(failed?.error?.message).toContain('a NUL byte at offset 8');
+    expect(failed?.error?.message).not.toContain(workDir);
+    const files = (await readdir(workDir)).sort();
+    expect(files).toStrictEqual(
+      [fileName(`s3://${bucket}/incoming/notes.txt`), fileName(`s3://${bucket}/incoming/docs/long.md`)].sort(),
+    );
+    expect(files.every((name) => /^[0-9a-f]{32}\.(txt|md)$/.test(name))).toBe(true);
+  });
+
+  it('never fetches from a bucket or prefix nobody allowed', () => {
+    expect(fetchedBuckets).not.toContain(foreignBucket);
+    expect(results.map((result) => result.key)).not.toContain('elsewhere/notes.txt');
+  });
+
+  it('serves the results behind the API key', async () => {
+    const list = await get(`${running.url}/results`, withKey);
+    expect(list.status).toBe(200);
+    expect(list.body.total).toBe(3);
+    expect((list.body.results ?? []).map((r) => r.key).sort()).toStrictEqual(
+      ['incoming/docs/long.md', 'incoming/image.png', 'incoming/notes.txt'].sort(),
+    );
+    const failedOnly = await get(`${running.url}/results?status=failed`, { 'x-api-key': API_KEY });
+    expect((failedOnly.body.results ?? []).map((r) => r.key)).toStrictEqual(['incoming/image.png']);
+
+    const id = resultId(`s3://${bucket}/incoming/notes.txt`, notesEtag);
+    const one = await get<UploadResult>(`${running.url}/results/${id}`, { 'x-api-key': API_KEY });
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id, status: 'processed', stats: { words: 11 } });
+    expect((await get(`${running.url}/results/nope`, withKey)).status).toBe(404);
+  });
+
+  it('answers 401 without a key, and with a wrong key of the same or another length', async () => {
+    const wrongSameLength = `${API_KEY.slice(0, -1)}X`;
+    for (const headers of [
+      {},
+      { authorization: `Bearer ${wrongSameLength}` },
+      { 'x-api-key': wrongSameLength },
+      { authorization: 'Bearer short' },
+      { 'x-api-key': `${API_KEY}-longer` },
+      { authorization: `Basic ${Buffer.from(`user:${API_KEY}`).toString('base64')}` },
+    ]) {
+      const list = await get(`${running.url}/results`, headers);
+      expect(list.status, JSON.stringify(headers)).toBe(401);
+      expect(list.body.error).toBe('unauthorized');
+      expect((await get(`${running.url}/results/anything`, headers)).status).toBe(401);
+    }
+  });
+
+  it('reports health without a key: 200 while the listener runs', async () => {
+    const health = await get(`${running.url}/health`);
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', results: 3, listener: { status: 'running', degraded: false } });
+  });
+
+  it('skips a redelivered version as a duplicate', async () => {
+    const skipped = collect(running.processor, 'skipped', 1);
+    await sendMessages(emulator, queueUrl, [
+      s3EventBody({ bucket, key: 'incoming/notes.txt', eTag: notesEtag, sequencer: sequencer(1) }),
+    ]);
+    expect(await skipped).toStrictEqual([{ url: `s3://${bucket}/incoming/notes.txt`, reason: 'duplicate' }]);
+    expect(running.processor.size).toBe(3);
+  });
+
+  it('acknowledges and reports a message that announces nothing readable', async () => {
+    const rejected = collect(running.processor, 'rejected', 1);
+    await sendMessages(emulator, queueUrl, ['{"hello":"world"}']);
+    const [rejection] = await rejected;
+    expect(rejection?.error).toMatchObject({ code: 'ERR_MESSAGE' });
+  });
+
+  it('marks the result deleted, and removes its copy, when a removal is announced', async () => {
+    const url = `s3://${bucket}/incoming/notes.txt`;
+    const removed = collect(running.processor, 'removed', 1);
+    await sendMessages(emulator, queueUrl, [
+      s3EventBody({ bucket, key: 'incoming/notes.txt', eventName: 'ObjectRemoved:Delete', sequencer: sequencer(9) }),
+    ]);
+    expect(await removed).toStrictEqual([{ url, marked: 1 }]);
+    const one = await get<UploadResult>(`${running.url}/results/${resultId(url, notesEtag)}`, withKey);
+    expect(Date.parse(one.body.deletedAt ?? '')).not.toBeNaN();
+    expect(existsSync(join(workDir, fileName(url)))).toBe(false);
+
+    // An event S3 ordered before the removal is stale: the object is not fetched again.
+    const skipped = collect(running.processor, 'skipped', 1);
+    const gets = fetchedBuckets.length;
+    await sendMessages(emulator, queueUrl, [
+      s3EventBody({ bucket, key: 'incoming/notes.txt', eTag: 'feedface', sequencer: sequencer(8) }),
+    ]);
+    expect(await skipped).toStrictEqual([{ url, reason: 'stale' }]);
+    expect(fetchedBuckets.length).toBe(gets);
+  });
+});
+
+describe('UploadProcessor.handleMessage', () => {
+  const context = () => ({ signal: new AbortController().signal, receiveCount: 1 });
+  const message = (body: string) => ({ MessageId: 'm-1', Body: body });
+  const processor = async (options: Partial<UploadProcessorOptions> = {}) =>
+    new UploadProcessor({ s3, workDir: await tempDir(), allow: { buckets: [bucket] }, ...options });
+
+  it('skips an object overwritten since its event (412 on If-Match) as superseded', async () => {
+    const first = await put('superseded.txt', 'first version');
+    await put('superseded.txt', 'second version');
+    const uploads = await processor();
+    const skipped = collect(uploads, 'skipped', 1);
+    await uploads.handleMessage(message(s3EventBody({ bucket, key: 'superseded.txt', eTag: first })), context());
+    expect(await skipped).toStrictEqual([{ url: `s3://${bucket}/superseded.txt`, reason: 'superseded' }]);
+    expect(uploads.size).toBe(0);
+  });
+
+  it('records an object over maxBytes as failed, without fetching its body', async () => {
+    const eTag = await put('large.txt', 'x'.repeat(2048));
+    const uploads = await processor({ maxBytes: 1024 });
+    await uploads.handleMessage(message(s3EventBody({ bucket, key: 'large.txt', eTag })), context());
+    expect(uploads.results()).toMatchObject([{ key: 'large.txt', status: 'failed', error: { code: 'ERR_TOO_LARGE' } }]);
+  });
+
+  it('throws for a failure a retry may fix, so SQS delivers the message again, and records nothing', async () => {
+    const unreachable = new S3Client(emulator.clientConfig('http://127.0.0.1:1'));
+    try {
+      const uploads = await processor({ s3: unreachable });
+      const eTag = await put('later.txt', 'comes later');
+      await expect(
+        uploads.handleMessage(message(s3EventBody({ bucket, key: 'later.txt', eTag })), context()),
+      ).rejects.toMatchObject({ code: 'ERR_DOWNLOAD' });
+      expect(uploads.size).toBe(0);
+    } finally {
+      unreachable.destroy();
+    }
+  });
+
+  it('keeps the newest maxResults results, and removes the files only evicted ones used', async () => {
+    const workDir = await tempDir();
+    const uploads = await processor({ maxResults: 2, workDir });
+    const keys = ['evict-a.txt', 'evict-b.txt', 'evict-c.txt'];
+    for (const key of keys) {
+      const eTag = await put(key, `content of ${key}`);
+      await uploads.handleMessage(message(s3EventBody({ bucket, key, eTag })), context());
+    }
+    expect(uploads.results().map((result) => result.key)).toStrictEqual(['evict-c.txt', 'evict-b.txt']);
+    await expect.poll(async () => (await readdir(workDir)).length).toBe(2);
+    expect(existsSync(join(workDir, fileName(`s3://${bucket}/evict-a.txt`)))).toBe(false);
+  });
+});
+
+describe('examples/s3-upload-processor/local.ts upload', () => {
+  it('puts the file and sends the event S3 would send, which the processor handles', async () => {
+    const queueUrl = (await createQueue(emulator)).url;
+    const uploads = new UploadProcessor({ s3, workDir: await tempDir(), allow: { buckets: [bucket] } });
+    const listener = new SqsListener({
+      client: emulator.sqs,
+      queueUrl,
+      waitTimeSeconds: 1,
+      handleMessage: uploads.handleMessage,
+    });
+    const path = join(await tempDir(), 'a note+1.txt');
+    await writeFile(path, 'a plus and a space\n');
+    const recorded = collect(uploads, 'result', 1);
+    listener.start();
+    try {
+      const sent = await upload({ ALLOWED_BUCKETS: bucket, QUEUE_URL: queueUrl }, path, undefined, {
+        s3: emulator.s3,
+        sqs: emulator.sqs,
+      });
+      expect(sent.key).toBe('incoming/a note+1.txt');
+      expect(await recorded).toMatchObject([{ key: 'incoming/a note+1.txt', etag: sent.eTag, stats: { words: 5 } }]);
+    } finally {
+      await listener.stop();
+    }
+  });
+});
+
+describe('examples/s3-upload-processor, rate limit', () => {
+  let running: RunningUploadProcessor;
+  beforeAll(async () => {
+    running = await startUploadProcessor({
+      apiKey: API_KEY,
+      queueUrl: (await createQueue(emulator)).url,
+      allow: { buckets: [bucket] },
+      workDir: await tempDir(),
+      port: 0,
+      s3,
+      sqs: emulator.sqs,
+      waitTimeSeconds: 1,
+      rateLimit: { limit: 3, windowMs: 60_000 },
+    });
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  it('answers 429 past the limit, counting requests with a wrong key too, and never limits /health', async () => {
+    expect((await get(`${running.url}/results`, withKey)).status).toBe(200);
+    expect((await get(`${running.url}/results`, { 'x-api-key': 'wrong-key-wrong-key' })).status).toBe(401);
+    expect((await get(`${running.url}/results`, withKey)).status).toBe(200);
+    const limited = await fetch(`${running.url}/results`, { headers: withKey });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('ratelimit-policy')).toContain('3');
+    expect(await limited.json()).toMatchObject({ error: 'rate_limited' });
+    expect((await get(`${running.url}/results`, { 'x-api-key': 'wrong-key-wrong-key' })).status).toBe(429);
+    for (let i = 0; i < 5; i++) expect((await get(`${running.url}/health`)).status).toBe(200);
+  });
+
+  it('answers 503 on /health once the listener has stopped', async () => {
+    await running.listener.stop();
+    const health = await get(`${running.url}/health`);
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'stopped', listener: { status: 'stopped' } });
+  });
+});
+
+describe('examples/s3-upload-processor, as a process', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    child = undefined;
+  });
+
+  function start(env: Record<string, string>): { child: ChildProcess; lines: AsyncIterator<string> } {
+    const started = spawn(
+      process.execPath,
+      ['--import', './test/support/source-hooks.mjs', 'examples/s3-upload-processor/server.ts'],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child = started;
+    const lines = createInterface({ input: started.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+    return { child: started, lines };
+  }
+
+  async function nextLog(lines: AsyncIterator<string>, message: string): Promise<Record<string, unknown>> {
+    for (;;) {
+      const { value, done } = await lines.next();
+      if (done) throw new Error(`the process ended before logging "${message}"`);
+      const entry = JSON.parse(value) as Record<string, unknown>;
+      if (entry.msg === message) return entry;
+    }
+  }
+
+  it('runs from the environment, processes an upload, and exits 0 on SIGTERM', async () => {
+    const queueUrl = (await createQueue(emulator)).url;
+    const { child, lines } = start({
+      API_KEY,
+      QUEUE_URL: queueUrl,
+      ALLOWED_BUCKETS: bucket,
+      WORK_DIR: join(await tempDir(), 'work'),
+      PORT: '0',
+      AWS_REGION: emulator.region,
+      AWS_ENDPOINT_URL_S3: emulator.endpoint,
+      AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    const exited = once(child, 'exit');
+    const base = String((await nextLog(lines, 'listening')).url);
+
+    const eTag = await put('from-child/readme.txt', 'one two three\n');
+    await sendMessages(emulator, queueUrl, [s3EventBody({ bucket, key: 'from-child/readme.txt', eTag })]);
+    expect(await nextLog(lines, 'upload recorded')).toMatchObject({ status: 'processed' });
+
+    const list = await get(`${base}/results`, withKey);
+    expect(list.body.results).toMatchObject([{ key: 'from-child/readme.txt', stats: { lines: 1, words: 3 } }]);
+    expect((await get(`${base}/results`)).status).toBe(401);
+    expect((await get(`${base}/health`)).status).toBe(200);
+
+    child.kill('SIGTERM');
+    expect(await nextLog(lines, 'stopped')).toMatchObject({ handedBack: 0, abandoned: 0 });
+    expect(await exited).toStrictEqual([0, null]);
+  });
+
+  it('exits 1 naming the variable when a required one is missing', async () => {
+    const { child } = start({ QUEUE_URL: 'http://127.0.0.1:1/q', ALLOWED_BUCKETS: bucket, WORK_DIR: tmpdir() });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(stderr).toContain('API_KEY must be a secret of at least 16 characters; it is not set');
+  });
+});
