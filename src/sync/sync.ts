@@ -219,8 +219,9 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     this.#timers.clear();
     if (this.#state === 'starting') this.#stopping.abort(new ClosedError('S3Sync stopped'));
     const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    // Not unref'd: while stop() runs, it keeps the process alive, so a process that waits for
+    // stop() cannot end (its loop empty, every socket closed) before the listener has settled.
     const deadline = setTimeout(() => this.#stopping.abort(new ClosedError('stop() deadline reached')), timeoutMs);
-    deadline.unref();
     try {
       await this.#starting?.catch(() => undefined);
       if (this.#listener.status !== 'idle') await this.#listener.stop({ timeoutMs: Math.max(1, timeoutMs) });
