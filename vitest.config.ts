@@ -4,8 +4,10 @@ export default defineConfig({
   // Examples import the package by name, as users do; tests run them against the sources.
   resolve: {
     alias: [
-      { find: /^s3-sqs-sync\/testing$/, replacement: new URL('./src/testing/index.ts', import.meta.url).pathname },
-      { find: /^s3-sqs-sync\/metrics$/, replacement: new URL('./src/metrics/index.ts', import.meta.url).pathname },
+      ...['url', 'download', 'store', 'sqs', 'testing', 'metrics'].map((name) => ({
+        find: new RegExp(`^s3-sqs-sync/${name}$`),
+        replacement: new URL(`./src/${name}/index.ts`, import.meta.url).pathname,
+      })),
       { find: /^s3-sqs-sync$/, replacement: new URL('./src/index.ts', import.meta.url).pathname },
     ],
   },

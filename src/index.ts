@@ -55,7 +55,7 @@ export {
   ValidationError,
   VerifyFailedError,
 } from './errors.ts';
-export type { ListenerErrorReporter } from './events.ts';
+export type { ListenerErrorReporter, TypedEvents } from './events.ts';
 export { defaultRetryDelaySeconds, SqsListener } from './sqs/listener.ts';
 export type {
   AnnouncedObject,

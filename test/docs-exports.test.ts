@@ -66,6 +66,10 @@ describe('docs', () => {
     ['s3-sqs-sync', 'src/index.ts'],
     ['s3-sqs-sync/testing', 'src/testing/index.ts'],
     ['s3-sqs-sync/metrics', 'src/metrics/index.ts'],
+    ['s3-sqs-sync/url', 'src/url/index.ts'],
+    ['s3-sqs-sync/download', 'src/download/index.ts'],
+    ['s3-sqs-sync/store', 'src/store/index.ts'],
+    ['s3-sqs-sync/sqs', 'src/sqs/index.ts'],
   ])('%s', (_entry, source) => {
     const names = exportedNames(source);
 

@@ -3,7 +3,10 @@
 import { register } from 'node:module';
 
 const source = new URL('../../src/', import.meta.url).href;
-const subpaths = { '': 'index.ts', '/testing': 'testing/index.ts', '/metrics': 'metrics/index.ts' };
+const subpaths = Object.fromEntries([
+  ['', 'index.ts'],
+  ...['url', 'download', 'store', 'sqs', 'testing', 'metrics'].map((name) => [`/${name}`, `${name}/index.ts`]),
+]);
 
 register(
   `data:text/javascript,${encodeURIComponent(`
