@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# The s3-sqs-sync command as a sidecar image. See docs/cli.md ("Container image").
+#
+#   docker build -t s3-sqs-sync .
+#   docker run --rm s3-sqs-sync sync --help
+
+# 1. Build the package and pack it exactly as npm would publish it.
+FROM node:24-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsup.config.ts README.md CHANGELOG.md LICENSE ./
+COPY src ./src
+RUN npm run build && npm pack --pack-destination /tmp && mv /tmp/s3-sqs-sync-*.tgz /tmp/s3-sqs-sync.tgz
+
+# 2. Install the packed package with its runtime dependencies only. The AWS SDK clients are peer
+#    dependencies of the library, so they are named here; client-sns is for `replica-queue`.
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY --from=build /tmp/s3-sqs-sync.tgz /tmp/s3-sqs-sync.tgz
+RUN echo '{"name":"s3-sqs-sync-image","private":true}' > package.json \
+  && npm install --omit=dev --ignore-scripts --no-audit --no-fund \
+       /tmp/s3-sqs-sync.tgz @aws-sdk/client-s3@^3 @aws-sdk/client-sqs@^3 @aws-sdk/client-sns@^3 \
+  && npm cache clean --force
+
+# 3. Runtime: slim rather than distroless, because --exec and --verify-cmd run through `sh`.
+FROM node:24-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+# The official image's unprivileged user (uid 1000): give the shared volume to that uid.
+USER node
+ENTRYPOINT ["node", "/app/node_modules/s3-sqs-sync/dist/cli.js"]
+CMD ["--help"]

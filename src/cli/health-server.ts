@@ -1,0 +1,95 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { S3Sync } from 's3-sqs-sync';
+import { UsageError } from './args.ts';
+
+/** `/metrics`: OpenTelemetry metrics from the pipeline's events, in the Prometheus text format. */
+export interface MetricsEndpoint {
+  handle(request: IncomingMessage, response: ServerResponse): void;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Loads OpenTelemetry only now: a command started without `--health-port` never pays for it.
+ * The exporter's own server is not started; its handler is served by the health server.
+ */
+export async function createMetricsEndpoint(sync: S3Sync<unknown>, queueUrl: string): Promise<MetricsEndpoint> {
+  const [{ MeterProvider }, { PrometheusExporter }, { instrument }] = await Promise.all([
+    import('@opentelemetry/sdk-metrics'),
+    import('@opentelemetry/exporter-prometheus'),
+    import('s3-sqs-sync/metrics'),
+  ]);
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({ readers: [exporter] });
+  const instrumentation = instrument(sync, { meter: provider.getMeter('s3-sqs-sync'), queueUrl });
+  return {
+    handle: (request, response) => exporter.getMetricsRequestHandler(request, response),
+    async shutdown() {
+      instrumentation.stop();
+      await provider.shutdown();
+    },
+  };
+}
+
+/** `/health`: 200 only while the file is current (`ready`); 503 when `degraded`, `starting` or `stopped`. */
+export function healthStatus(state: string): number {
+  return state === 'ready' ? 200 : 503;
+}
+
+/**
+ * `/ready`: 200 while a good file is served, even if the last update failed. Every replica gets
+ * the same bad upload at once, so a readiness probe that failed on `degraded` would turn one
+ * refused update into an outage of every pod.
+ */
+export function readyStatus(state: string): number {
+  return state === 'ready' || state === 'degraded' ? 200 : 503;
+}
+
+export interface HealthServerOptions {
+  readonly sync: S3Sync<unknown>;
+  readonly host: string;
+  readonly port: number;
+  readonly metrics?: MetricsEndpoint | undefined;
+}
+
+/** Serves `GET /health` (the pipeline's `health()`; 200 when ready, 503 otherwise), `GET /ready` and `GET /metrics`. */
+export async function startHealthServer(options: HealthServerOptions): Promise<Server> {
+  const { sync, metrics } = options;
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?', 1)[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (path === '/health' || path === '/ready') {
+      const health = sync.health();
+      const body = JSON.stringify(health);
+      response
+        .writeHead(path === '/health' ? healthStatus(health.state) : readyStatus(health.state), {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+          'content-length': Buffer.byteLength(body),
+        })
+        .end(request.method === 'HEAD' ? undefined : body);
+    } else if (path === '/metrics' && metrics !== undefined) {
+      metrics.handle(request, response);
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
+    }
+  });
+  // A probe that hangs must not hold a socket open for ever.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new UsageError(`--health-port: cannot listen on ${options.host}:${options.port}: ${error.message}`)),
+    );
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return server;
+}
+
+/** Closes the server and the keep-alive sockets probes leave open. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * The `s3-sqs-sync` command: the pipeline as a sidecar for services not written in Node, and the
+ * replica-queue helpers for scripts. See docs/cli.md.
+ */
+import { UsageError } from './args.ts';
+import { MAIN_HELP } from './help.ts';
+import type { CommandIo } from './sync-command.ts';
+
+const USAGE_EXIT_CODE = 2;
+
+/** Runs one command line; resolves with the exit code. Never calls `process.exit` itself. */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'sync': {
+        const { runSync } = await import('./sync-command.ts');
+        return await runSync(rest, io);
+      }
+      case 'parse': {
+        const { runParse } = await import('./parse-command.ts');
+        return runParse(rest, io);
+      }
+      case 'replica-queue': {
+        const { runReplicaQueue } = await import('./replica-command.ts');
+        return await runReplicaQueue(rest, io);
+      }
+      case '--help':
+      case '-h':
+      case 'help':
+        io.stdout(MAIN_HELP);
+        return 0;
+      case undefined:
+        io.stderr.write(MAIN_HELP);
+        return USAGE_EXIT_CODE;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      const help = command === undefined || command.startsWith('-') ? '' : ` ${command}`;
+      io.stderr.write(`s3-sqs-sync: ${error.message}\nRun "s3-sqs-sync${help} --help" for usage.\n`);
+      return USAGE_EXIT_CODE;
+    }
+    io.stderr.write(`s3-sqs-sync: ${(error as Error)?.message ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+const io: CommandIo = {
+  env: process.env,
+  stdout: (text) => {
+    process.stdout.write(text);
+  },
+  stderr: process.stderr,
+};
+
+main(process.argv.slice(2), io).then(
+  (code) => {
+    // Exit once the last log line is written: the AWS SDK's keep-alive sockets would hold the process open.
+    process.stdout.write('', () => process.exit(code));
+  },
+  (error: unknown) => {
+    process.stderr.write(`s3-sqs-sync: ${String(error)}\n`);
+    process.exit(1);
+  },
+);

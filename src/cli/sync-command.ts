@@ -1,0 +1,233 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { dirname } from 'node:path';
+import { type AnnouncedUpdate, createS3Sync, type S3Sync } from 's3-sqs-sync';
+import { ExecRunner, sendSignal } from './after-update.ts';
+import { UsageError } from './args.ts';
+import { isStartFatal, s3Client, sqsClient } from './aws.ts';
+import { closeServer, createMetricsEndpoint, type MetricsEndpoint, startHealthServer } from './health-server.ts';
+import { SYNC_HELP } from './help.ts';
+import { type CliLogger, createLogger, errorField, listenerLogger } from './logger.ts';
+import { type Progress, startProgress } from './progress.ts';
+import { createCliStore, type SyncedFile } from './store.ts';
+import { parseSyncArgs, type SyncConfig } from './sync-options.ts';
+
+/** What the command needs from its process; tests and `main` pass the real one. */
+export interface CommandIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: (text: string) => void;
+  readonly stderr: NodeJS.WriteStream;
+}
+
+/** Refuses a target whose directory is missing or not writable, before anything starts (exit 2). */
+async function checkTargetDirectory(target: string): Promise<void> {
+  const directory = dirname(target);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(directory);
+  } catch (error) {
+    throw new UsageError(`--target: the directory ${directory} cannot be read: ${(error as Error).message}`);
+  }
+  if (!info.isDirectory()) throw new UsageError(`--target: ${directory} is not a directory`);
+  try {
+    // The new file is written beside the target and renamed over it: the directory itself must be writable.
+    await access(directory, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch {
+    throw new UsageError(`--target: the directory ${directory} is not writable by this user`);
+  }
+  try {
+    const existing = await stat(target);
+    if (existing.isDirectory()) throw new UsageError(`--target: ${target} is a directory`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // No file yet is the first boot: the first object brings it.
+  }
+}
+
+function where(update: AnnouncedUpdate | undefined): Record<string, unknown> {
+  if (update === undefined) return {};
+  return {
+    bucket: update.bucket,
+    key: update.key,
+    origin: update.origin,
+    ...(update.eTag === undefined ? {} : { eTag: update.eTag }),
+    ...(update.messageId === undefined ? {} : { messageId: update.messageId }),
+  };
+}
+
+/** One log line per pipeline event; the after-update commands on each applied update. */
+function wire(sync: S3Sync<SyncedFile>, config: SyncConfig, logger: CliLogger, exec: ExecRunner | undefined): void {
+  sync.on('update_received', (update) => logger.debug('update received', where(update)));
+  sync.on('update_skipped', (update, reason) => logger.info('update skipped', { reason, ...where(update) }));
+  sync.on('update_applied', (info) => {
+    logger.info('update applied', {
+      version: info.version,
+      etag: info.etag,
+      bytes: info.bytes,
+      durationMs: Math.round(info.durationMs),
+      ...(info.lagMs === undefined ? {} : { lagMs: info.lagMs }),
+      ...where(info.update),
+    });
+    const update = { version: info.version, etag: info.etag, target: config.target };
+    exec?.submit(update);
+    if (config.signal !== undefined) void sendSignal(config.signal.name, config.signal.target, logger);
+  });
+  sync.on('update_failed', (error, info) => {
+    const fields = { permanent: info.permanent, ...where(info.update), err: errorField(error) };
+    if (info.permanent) logger.error('update failed', fields);
+    else logger.warn('update failed', fields);
+  });
+  sync.on('started', () =>
+    logger.info('sync started', { target: config.target, queueUrl: config.queueUrl, state: sync.state }),
+  );
+  sync.on('stopped', () => logger.info('sync stopped'));
+}
+
+/**
+ * `s3-sqs-sync sync`: runs the pipeline until SIGTERM or SIGINT. Resolves with the exit code:
+ * 0 after a clean stop, 1 when the start failed, 2 for bad flags or an unusable target directory.
+ */
+export async function runSync(argv: readonly string[], io: CommandIo): Promise<number> {
+  const parsed = parseSyncArgs(argv, io.env);
+  if (parsed.help) {
+    io.stdout(SYNC_HELP);
+    return 0;
+  }
+  const { config } = parsed;
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel, write: io.stdout });
+  await checkTargetDirectory(config.target);
+  const { compileSchema } = config.schema === undefined ? { compileSchema: undefined } : await import('./schema.ts');
+  const schema = config.schema === undefined ? undefined : await compileSchema?.(config.schema);
+  const store = createCliStore({
+    target: config.target,
+    format: config.format,
+    maxBytes: config.maxBytes,
+    schema,
+    verify:
+      config.verifyCommand === undefined
+        ? undefined
+        : { command: config.verifyCommand, timeoutMs: config.verifyTimeoutMs, target: config.target },
+  });
+  const [s3, sqs] = await Promise.all([s3Client(io.env), sqsClient(io.env)]);
+  const sync = createS3Sync<SyncedFile>({
+    sqs: {
+      client: sqs,
+      queueUrl: config.queueUrl,
+      logger: listenerLogger(logger),
+      ...(config.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: config.waitTimeSeconds }),
+    },
+    s3: { client: s3 },
+    target: config.target,
+    store,
+    ...(config.source === undefined ? {} : { source: config.source }),
+    ...(config.allow === undefined ? {} : { allow: config.allow }),
+    ...(config.maxBytes === undefined ? {} : { maxBytes: config.maxBytes }),
+    ...(config.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: config.reconcileIntervalMs }),
+    ...(config.expectedBucketOwner === undefined ? {} : { expectedBucketOwner: config.expectedBucketOwner }),
+    stopTimeoutMs: config.stopTimeoutMs,
+  });
+  const exec = config.exec === undefined ? undefined : new ExecRunner(config.exec, logger);
+  wire(sync, config, logger, exec);
+
+  let metrics: MetricsEndpoint | undefined;
+  let server: Server | undefined;
+  let progress: Progress | undefined;
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (code: number, reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      logger.info('stopping', { reason });
+      progress?.stop();
+      try {
+        await sync.stop();
+        await exec?.close();
+        if (server !== undefined) await closeServer(server);
+        await metrics?.shutdown();
+        await store.close();
+      } catch (error) {
+        logger.error('stop failed', { err: errorField(error) });
+        code = code === 0 ? 1 : code;
+      } finally {
+        s3.destroy();
+        sqs.destroy();
+        finish(code);
+      }
+    })();
+    return shuttingDown;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown !== undefined) {
+      logger.warn('second signal: exiting now', { signal });
+      finish(1);
+      return;
+    }
+    void shutdown(0, signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  void finished.finally(() => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  });
+
+  if (config.health !== undefined) {
+    metrics = await createMetricsEndpoint(sync as S3Sync<unknown>, config.queueUrl);
+    server = await startHealthServer({ sync: sync as S3Sync<unknown>, ...config.health, metrics });
+    const address = server.address();
+    logger.info('health server listening', {
+      host: config.health.host,
+      port: typeof address === 'object' && address !== null ? address.port : config.health.port,
+    });
+  }
+
+  // Credentials or a queue that fail at start are a configuration error: exit rather than retry for ever.
+  let fatalAtStart: unknown;
+  const onStartFailure = (error: unknown, info: { readonly update?: AnnouncedUpdate }) => {
+    if (info.update?.origin === 'start' && isStartFatal(error)) fatalAtStart ??= error;
+  };
+  sync.on('update_failed', onStartFailure);
+  const listener = sync.listener;
+  const received = () => {
+    listener.off('receive_error', onReceiveError);
+    listener.off('empty', received);
+    listener.off('message_received', received);
+  };
+  const onReceiveError = (error: unknown) => {
+    if (!isStartFatal(error)) return;
+    received();
+    logger.fatal('cannot receive from the queue: check the credentials and the queue URL', {
+      queueUrl: config.queueUrl,
+      err: errorField(error),
+    });
+    void shutdown(1, 'receive failed at start');
+  };
+  listener.on('receive_error', onReceiveError);
+  listener.on('empty', received);
+  listener.on('message_received', received);
+
+  if (io.stderr.isTTY === true && config.source !== undefined) progress = startProgress(s3, config.target, io.stderr);
+  try {
+    await sync.start();
+  } catch (error) {
+    // A signal during the first fetch aborts it: that is a stop, not a failed start.
+    if (shuttingDown !== undefined) return finished;
+    logger.fatal('start failed: nothing could be served', { err: errorField(error) });
+    void shutdown(1, 'start failed');
+    return finished;
+  } finally {
+    progress?.stop();
+    progress = undefined;
+    sync.off('update_failed', onStartFailure);
+  }
+  if (fatalAtStart !== undefined) {
+    logger.fatal('the object cannot be fetched: check the credentials and the bucket policy', {
+      err: errorField(fatalAtStart),
+    });
+    void shutdown(1, 'fetch failed at start');
+  }
+  return finished;
+}

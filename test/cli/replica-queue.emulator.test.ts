@@ -1,0 +1,54 @@
+import { CreateTopicCommand, ListSubscriptionsByTopicCommand } from '@aws-sdk/client-sns';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../support/emulator.ts';
+import { emulatorEnv, runCli } from './run-cli.ts';
+
+let emu: Emulator;
+beforeAll(async () => {
+  emu = await startEmulator();
+});
+afterAll(async () => {
+  await emu.stop();
+});
+
+async function run(args: string[]) {
+  const cli = runCli(args, emulatorEnv(emu.endpoint));
+  const { code } = await cli.exited;
+  return { code, output: cli.lines[0] as Record<string, unknown> | undefined, stderr: cli.stderr() };
+}
+
+describe('s3-sqs-sync replica-queue', () => {
+  it('creates a queue subscribed to the topic, prints it as JSON, and deletes it', async () => {
+    const { TopicArn = '' } = await emu.sns.send(new CreateTopicCommand({ Name: emu.uniqueName('topic') }));
+    const created = await run(['replica-queue', 'create', '--topic-arn', TopicArn, '--prefix', 'cli-test-']);
+    expect(created.code).toBe(0);
+    const { queueUrl, queueArn, subscriptionArn, queueName } = created.output as Record<string, string>;
+    expect(queueName).toMatch(/^cli-test-[0-9a-f]{12}$/);
+    expect(queueArn).toMatch(/^arn:aws:sqs:/);
+    const subscriptions = await emu.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
+    expect(subscriptions.Subscriptions?.map((s) => s.SubscriptionArn)).toEqual([subscriptionArn]);
+
+    const deleted = await run([
+      'replica-queue',
+      'delete',
+      '--queue-url',
+      queueUrl ?? '',
+      '--subscription-arn',
+      subscriptionArn ?? '',
+    ]);
+    expect(deleted).toMatchObject({ code: 0, output: { deleted: queueUrl, unsubscribed: subscriptionArn } });
+    await expect(emu.sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).rejects.toThrow();
+    const after = await emu.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
+    expect(after.Subscriptions ?? []).toEqual([]);
+  });
+
+  it('sweeps with --dry-run, keeping a queue seen recently', async () => {
+    const { TopicArn = '' } = await emu.sns.send(new CreateTopicCommand({ Name: emu.uniqueName('topic') }));
+    const prefix = `${emu.uniqueName('sweep')}-`;
+    const created = await run(['replica-queue', 'create', '--topic-arn', TopicArn, '--prefix', prefix]);
+    const swept = await run(['replica-queue', 'sweep', '--prefix', prefix, '--older-than-ms', '600000', '--dry-run']);
+    expect(swept.code).toBe(0);
+    expect(swept.output).toMatchObject({ removed: [], kept: [{ queueUrl: created.output?.queueUrl }], failed: [] });
+  });
+});
