@@ -22,6 +22,9 @@ const UNKNOWN_SIZE_BYTES = 64 * 1024;
 const LATIN_ESCAPE = '\\u00';
 // Node makes an external string from more than about 1 MiB (EXTERN_APEX in src/string_bytes.cc).
 const DECODE_SLICE_BYTES = 512 * 1024;
+// Above this size the sliced decode costs more than it saves: its parts and the joined string
+// are both alive until JSON.parse flattens it (200 MiB: 1.1 GiB peak against 0.7 GiB, and slower).
+const DECODE_SLICED_MAX_BYTES = 96 * 1024 * 1024;
 
 function readError(error: unknown, path: string): unknown {
   if (error instanceof TooLargeError) return error;
@@ -91,10 +94,11 @@ function decode(bytes: Buffer, path: string, allowBom: boolean): JsonText {
  * `Buffer#toString` of a large buffer makes an external string instead (outside the heap, up to
  * twice the file's size, counted as external memory), and with the previous snapshot still alive
  * that pressure brings on extra full collections while JSON.parse runs: about a third more CPU
- * time for a 50 MiB file. Slices below Node's external-string threshold, joined once, avoid it.
+ * time for a 50 MiB file. Slices below Node's external-string threshold, joined once, avoid it,
+ * up to `DECODE_SLICED_MAX_BYTES` (`npm run bench -- store` measures both sides of it).
  */
 function toHeapString(bytes: Buffer): string {
-  if (bytes.length <= DECODE_SLICE_BYTES) return bytes.toString('utf8');
+  if (bytes.length <= DECODE_SLICE_BYTES || bytes.length > DECODE_SLICED_MAX_BYTES) return bytes.toString('utf8');
   const parts: string[] = [];
   let start = 0;
   while (start < bytes.length) {
