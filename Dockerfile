@@ -14,13 +14,15 @@ COPY src ./src
 RUN npm run build && npm pack --pack-destination /tmp && mv /tmp/s3-sqs-sync-*.tgz /tmp/s3-sqs-sync.tgz
 
 # 2. Install the packed package with its runtime dependencies only. The AWS SDK clients are peer
-#    dependencies of the library, so they are named here; client-sns is for `replica-queue`.
+#    dependencies of the library, so they are named here; client-sns is for `replica-queue`, the
+#    OpenTelemetry SDK and Prometheus exporter (optional peers) for `--health-port`'s /metrics.
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY --from=build /tmp/s3-sqs-sync.tgz /tmp/s3-sqs-sync.tgz
 RUN echo '{"name":"s3-sqs-sync-image","private":true}' > package.json \
   && npm install --omit=dev --ignore-scripts --no-audit --no-fund \
        /tmp/s3-sqs-sync.tgz @aws-sdk/client-s3@^3 @aws-sdk/client-sqs@^3 @aws-sdk/client-sns@^3 \
+       @opentelemetry/sdk-metrics@^3 @opentelemetry/exporter-prometheus \
   && npm cache clean --force
 
 # 3. Runtime: slim rather than distroless, because --exec and --verify-cmd run through `sh`.

@@ -8,16 +8,35 @@ export interface MetricsEndpoint {
   shutdown(): Promise<void>;
 }
 
+/** The packages `/metrics` needs: optional peer dependencies, so a library install never pays for them. */
+export const METRICS_PACKAGES = ['@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus'] as const;
+
 /**
  * Loads OpenTelemetry only now: a command started without `--health-port` never pays for it.
  * The exporter's own server is not started; its handler is served by the health server.
+ * `undefined` when the OpenTelemetry SDK and Prometheus exporter are not installed (they are
+ * optional peer dependencies): `/metrics` then answers 501 naming them.
  */
-export async function createMetricsEndpoint(sync: S3Sync<unknown>, queueUrl: string): Promise<MetricsEndpoint> {
-  const [{ MeterProvider }, { PrometheusExporter }, { instrument }] = await Promise.all([
-    import('@opentelemetry/sdk-metrics'),
-    import('@opentelemetry/exporter-prometheus'),
-    import('s3-sqs-sync/metrics'),
-  ]);
+export async function createMetricsEndpoint(
+  sync: S3Sync<unknown>,
+  queueUrl: string,
+): Promise<MetricsEndpoint | undefined> {
+  let modules: [
+    typeof import('@opentelemetry/sdk-metrics'),
+    typeof import('@opentelemetry/exporter-prometheus'),
+    typeof import('s3-sqs-sync/metrics'),
+  ];
+  try {
+    modules = await Promise.all([
+      import('@opentelemetry/sdk-metrics'),
+      import('@opentelemetry/exporter-prometheus'),
+      import('s3-sqs-sync/metrics'),
+    ]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+  const [{ MeterProvider }, { PrometheusExporter }, { instrument }] = modules;
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ readers: [exporter] });
   const instrumentation = instrument(sync, { meter: provider.getMeter('s3-sqs-sync'), queueUrl });
@@ -70,6 +89,10 @@ export async function startHealthServer(options: HealthServerOptions): Promise<S
         .end(request.method === 'HEAD' ? undefined : body);
     } else if (path === '/metrics' && metrics !== undefined) {
       metrics.handle(request, response);
+    } else if (path === '/metrics') {
+      response
+        .writeHead(501, { 'content-type': 'text/plain' })
+        .end(`/metrics needs ${METRICS_PACKAGES.join(' and ')} installed beside s3-sqs-sync\n`);
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
     }

@@ -6,7 +6,13 @@ import { type AnnouncedUpdate, createS3Sync, type S3Sync } from 's3-sqs-sync';
 import { ExecRunner, sendSignal } from './after-update.ts';
 import { UsageError } from './args.ts';
 import { isStartFatal, s3Client, sqsClient } from './aws.ts';
-import { closeServer, createMetricsEndpoint, type MetricsEndpoint, startHealthServer } from './health-server.ts';
+import {
+  closeServer,
+  createMetricsEndpoint,
+  METRICS_PACKAGES,
+  type MetricsEndpoint,
+  startHealthServer,
+} from './health-server.ts';
 import { SYNC_HELP } from './help.ts';
 import { type CliLogger, createLogger, errorField, listenerLogger } from './logger.ts';
 import { type Progress, startProgress } from './progress.ts';
@@ -176,6 +182,11 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
 
   if (config.health !== undefined) {
     metrics = await createMetricsEndpoint(sync as S3Sync<unknown>, config.queueUrl);
+    if (metrics === undefined) {
+      logger.warn('/metrics is off: install its optional peer dependencies to serve it', {
+        packages: METRICS_PACKAGES,
+      });
+    }
     server = await startHealthServer({ sync: sync as S3Sync<unknown>, ...config.health, metrics });
     const address = server.address();
     logger.info('health server listening', {
