@@ -442,6 +442,12 @@ export function fileSystemErrorClass(error: unknown): typeof NotFoundError | typ
   return undefined;
 }
 
+/** True for a Node.js system error (`EMFILE`, `EIO`, …): a string `code` of `E` and capitals. Internal. */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
+}
+
 /**
  * The one mapping of a Node.js file-system failure to a typed error: `ERR_NOT_FOUND`,
  * `ERR_ACCESS_DENIED`, or `ERR_FILE_SYSTEM` for any other errno code. `undefined` when `error`
@@ -452,8 +458,8 @@ export function fileSystemError(
   message: string,
   context: ObjectErrorOptions,
 ): NotFoundError | AccessDeniedError | FileSystemError | undefined {
-  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof errno !== 'string' || !/^E[A-Z0-9]+$/.test(errno)) return undefined;
+  if (!isSystemError(error)) return undefined;
+  const errno = error.code as string;
   const Known = fileSystemErrorClass(error);
   const options = { ...context, cause: error };
   if (Known !== undefined) return new Known(message, options);

@@ -1,5 +1,5 @@
 import { type Message, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DownloadError, isS3SyncError, type S3SyncError } from '../errors.ts';
+import { DownloadError, isS3SyncError, isSystemError, type S3SyncError } from '../errors.ts';
 import type { PermanentFailureAction } from './types.ts';
 
 /** Failures a retry will not fix: the same object would fail the same way. */
@@ -30,11 +30,6 @@ export function isPermanentFailure(error: unknown): boolean {
   // A plain error from a caller's verify function refuses the content, unless it is a system
   // error (EMFILE, EIO, …) raised while reading the file.
   return !isSystemError(cause);
-}
-
-function isSystemError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }
 
 /** Any failure as a typed error: an unclassified one becomes an `ERR_DOWNLOAD` with it as the cause. */
