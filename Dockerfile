@@ -27,10 +27,15 @@ RUN echo '{"name":"s3-sqs-sync-image","private":true}' > package.json \
 
 # 3. Runtime: slim rather than distroless, because --exec and --verify-cmd run through `sh`.
 FROM node:24-slim
+# tini as PID 1 reaps the orphaned grandchildren of --exec and --verify-cmd commands; node as
+# PID 1 would leave them as zombies until the container stops.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 # The official image's unprivileged user (uid 1000): give the shared volume to that uid.
 USER node
-ENTRYPOINT ["node", "/app/node_modules/s3-sqs-sync/dist/cli.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/node_modules/s3-sqs-sync/dist/cli.js"]
 CMD ["--help"]

@@ -68,12 +68,54 @@ export interface HealthServerOptions {
   readonly host: string;
   readonly port: number;
   readonly metrics?: MetricsEndpoint | undefined;
+  /**
+   * How long a client may take to send a whole request (headers included), in ms.
+   * @defaultValue 10000
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Connections open at once; more are closed as they arrive. Probes and a scraper need a few.
+   * @defaultValue 64
+   */
+  readonly maxConnections?: number;
+  /**
+   * How often Node checks open connections against `requestTimeoutMs`, in ms. Node's own default
+   * (30 s) would let a client that trickles header bytes hold a socket three times the timeout.
+   * @defaultValue 1000
+   */
+  readonly connectionsCheckingIntervalMs?: number;
+}
+
+export const DEFAULT_HEALTH_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_HEALTH_MAX_CONNECTIONS = 64;
+const DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`Expected \`${name}\` to be a positive integer, received ${String(value)}`);
+  }
+  return value;
 }
 
 /** Serves `GET /health` (the pipeline's `health()`; 200 when ready, 503 otherwise), `GET /ready` and `GET /metrics`. */
 export async function startHealthServer(options: HealthServerOptions): Promise<Server> {
   const { sync, metrics } = options;
-  const server = createServer((request, response) => {
+  const timeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_HEALTH_REQUEST_TIMEOUT_MS);
+  const maxConnections = positiveInteger('maxConnections', options.maxConnections, DEFAULT_HEALTH_MAX_CONNECTIONS);
+  const checkingIntervalMs = positiveInteger(
+    'connectionsCheckingIntervalMs',
+    options.connectionsCheckingIntervalMs,
+    DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS,
+  );
+  // A probe that hangs, or a client that trickles bytes, must not hold a socket for long; and the
+  // cap keeps many such clients from exhausting the sidecar's file descriptors and memory.
+  const serverOptions = {
+    connectionsCheckingInterval: checkingIntervalMs,
+    headersTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+  };
+  const server = createServer(serverOptions, (request, response) => {
     const path = (request.url ?? '/').split('?', 1)[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -97,9 +139,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<S
       response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
     }
   });
-  // A probe that hangs must not hold a socket open for ever.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 10_000;
+  server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(new UsageError(`--health-port: cannot listen on ${options.host}:${options.port}: ${error.message}`)),

@@ -19,7 +19,8 @@ export const SYNC_HELP = `Usage: s3-sqs-sync sync --queue-url URL --target PATH 
 Keeps --target in step with S3: fetches the object at start, then on every message the queue
 receives. A new version replaces the file atomically, only once it is checked.
 
-What to fetch (flags win over the environment; variable names behind --env-prefix):
+What to fetch (flags win over the environment; variable names behind --env-prefix; --source drops the
+allow-list variables, --allow-bucket/--allow-prefix drop MCP_REGISTRY_S3_URL):
   --source URL               one fixed object (s3://bucket/key or any S3 URL)  [MCP_REGISTRY_S3_URL]
   --allow-bucket NAME        a bucket messages may name; repeatable  [MCP_REGISTRY_S3_ALLOWED_BUCKETS]
   --allow-prefix PREFIX      a key prefix within them; repeatable  [MCP_REGISTRY_S3_ALLOWED_KEY_PREFIXES]
@@ -27,7 +28,8 @@ What to fetch (flags win over the environment; variable names behind --env-prefi
   --target PATH              the file to keep  [MCP_REGISTRY_JSON_FILE_PATH]
   --reconcile-interval DUR   also check the object this often (e.g. 5m; 0 = off)  [MCP_REGISTRY_RECONCILE_INTERVAL_MS]
   --wait-time-seconds N      SQS long-poll wait, 0-20 (default 20)  [MCP_REGISTRY_SQS_WAIT_TIME_SECONDS]
-  --max-bytes SIZE           refuse larger objects (e.g. 64MiB; default 512MiB)
+  --max-bytes SIZE           refuse larger objects (e.g. 64MiB; default 512MiB). Checking JSON takes
+                             about 6 times the file's size in memory: fit it to the memory limit
   --expected-bucket-owner ID the account that must own the bucket
   --env-prefix PREFIX        prefix of the variables above (default MCP_REGISTRY_)
 
@@ -41,7 +43,8 @@ Checks before the file is replaced:
 After each applied update:
   --exec CMD                 run CMD with sh -c; env S3_SYNC_VERSION, S3_SYNC_ETAG, S3_SYNC_TARGET.
                              One run at a time; updates during a run cause one more run after it
-  --signal NAME              send this signal (e.g. HUP) to --pid or the pid in --pid-file
+  --exec-timeout DUR         kill the --exec command (and its children) after this long (default 60s)
+  --signal NAME              HUP, USR1, USR2 or WINCH, sent to --pid or the pid in --pid-file
   --pid-file PATH            read the process id from this file at each update
   --pid N                    a fixed process id
 
@@ -75,7 +78,8 @@ export const REPLICA_HELP = `Usage: s3-sqs-sync replica-queue <create|delete|swe
       Unsubscribes (when given) and deletes the queue. A queue or subscription already gone is fine.
   sweep --older-than-ms N [--prefix P] [--topic-arn ARN] [--dry-run]
       Removes replica queues whose last heartbeat is older than N ms (at least 60000), with their
-      subscriptions. Prints { removed, kept, ignored, failed } as JSON.
+      subscriptions. Prints { removed, kept, ignored, failed } as JSON. sync refreshes its replica
+      queue's heartbeat every 5 minutes: give N well above that (900000 or more).
 
 Uses the AWS SDK's own region, credential and endpoint variables.
 `;

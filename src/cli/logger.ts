@@ -61,7 +61,10 @@ export function createLogger(options: LoggerOptions): CliLogger {
     if (level < threshold) return;
     const time = now();
     if (format === 'json') {
-      write(`${JSON.stringify({ level, time, ...base, msg, ...fields })}\n`);
+      // A field may not pass for the line's own keys (a target's `pid` read as the writer's): those win.
+      const line = { level, time, ...base, msg, ...fields };
+      Object.assign(line, { level, time, ...base, msg });
+      write(`${JSON.stringify(line)}\n`);
       return;
     }
     const clock = new Date(time).toISOString().slice(11, 23);

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import {
   createReloadableStore,
   JsonFileStore,
@@ -10,6 +10,7 @@ import {
   type StoreEventMap,
   type StoreHealth,
   type StoreSnapshot,
+  ValidationError,
   type ValidationIssue,
 } from 's3-sqs-sync';
 import { runVerifyCommand, type VerifyCommandOptions } from './verify-command.ts';
@@ -37,16 +38,41 @@ export interface CliStoreOptions {
 
 type Events = StoreEventMap<SyncedFile>;
 
+/** The command's store: a {@link ReloadableStore} that a stop can cut short. */
+export interface CliStore extends ReloadableStore<SyncedFile> {
+  /** Kills any running `--verify-cmd` (its stage rejects); a stage that would run one from now on rejects at once. */
+  abort(): void;
+}
+
+type FileStamp = { size: number; mtimeMs: number; ctimeMs: number; ino: number };
+
 /**
- * A store whose `stage()` also runs `--verify-cmd` on the candidate file, after the inner store
- * has read and checked it and before the pipeline renames it over the target. A refusal rejects
+ * What the candidate must still be after the verify command ran: the command may read it, never
+ * change it. The ctime is taken after the file was made read-only, so any later write, chmod or
+ * `touch -d` (which puts the mtime back but not the ctime) shows; root ignores the read-only mode.
+ */
+function sameFile(before: FileStamp, after: FileStamp): boolean {
+  return (
+    before.size === after.size &&
+    before.mtimeMs === after.mtimeMs &&
+    before.ctimeMs === after.ctimeMs &&
+    before.ino === after.ino
+  );
+}
+
+/**
+ * A store whose `stage()` first runs `--verify-cmd` on the candidate file, then lets the inner
+ * store read and check it, before the pipeline renames it over the target. The command runs
+ * first so the parse and `--schema` see the final bytes; the file is read-only while it runs,
+ * and a candidate whose size, mtime, ctime or inode changed is refused all the same. A refusal rejects
  * the stage with `ERR_VALIDATION`, so the pipeline reports `ERR_VERIFY_FAILED` and the file stays.
  */
-class VerifyingStore implements ReloadableStore<SyncedFile> {
+class VerifyingStore implements CliStore {
   readonly #inner: ReloadableStore<SyncedFile>;
-  readonly #verify: VerifyCommandOptions;
+  readonly #verify: VerifyCommandOptions | undefined;
+  readonly #abort = new AbortController();
 
-  constructor(inner: ReloadableStore<SyncedFile>, verify: VerifyCommandOptions) {
+  constructor(inner: ReloadableStore<SyncedFile>, verify: VerifyCommandOptions | undefined) {
     this.#inner = inner;
     this.#verify = verify;
   }
@@ -64,9 +90,29 @@ class VerifyingStore implements ReloadableStore<SyncedFile> {
     return this.#inner.reload(options);
   }
   async stage(candidatePath: string, source?: SnapshotSource): Promise<StagedUpdate<SyncedFile>> {
-    const staged = await this.#inner.stage(candidatePath, source);
-    await runVerifyCommand(this.#verify, candidatePath);
-    return staged;
+    if (this.#verify !== undefined) await this.#runVerify(this.#verify, candidatePath);
+    return this.#inner.stage(candidatePath, source);
+  }
+  async #runVerify(verify: VerifyCommandOptions, candidatePath: string): Promise<void> {
+    // The rename keeps the temp file's mode, and the download gave it the mode the target must have.
+    const mode = (await stat(candidatePath)).mode & 0o7777;
+    await chmod(candidatePath, 0o400);
+    try {
+      const before = await stat(candidatePath);
+      await runVerifyCommand(verify, candidatePath, this.#abort.signal);
+      const after = await stat(candidatePath);
+      if (!sameFile(before, after)) {
+        const message = '--verify-cmd refused the update: it changed the candidate file';
+        throw new ValidationError(message, { path: verify.target, issues: [{ message }] });
+      }
+    } finally {
+      await chmod(candidatePath, mode).catch(() => {
+        // Replaced or removed by the command: the size/inode check (or the rename) reports it.
+      });
+    }
+  }
+  abort(): void {
+    this.#abort.abort();
   }
   health(): StoreHealth {
     return this.#inner.health();
@@ -84,6 +130,7 @@ class VerifyingStore implements ReloadableStore<SyncedFile> {
     return this;
   }
   close(): Promise<void> {
+    this.abort();
     return this.#inner.close();
   }
 }
@@ -106,7 +153,7 @@ function schemaValidator(
 }
 
 /** The store `sync` publishes into: JSON (parsed, `--schema`) or raw bytes, with `--verify-cmd` on top. */
-export function createCliStore(options: CliStoreOptions): ReloadableStore<SyncedFile> {
+export function createCliStore(options: CliStoreOptions): CliStore {
   const summary: SyncedFile = Object.freeze({ format: options.format });
   const inner: ReloadableStore<SyncedFile> =
     options.format === 'json'
@@ -126,5 +173,5 @@ export function createCliStore(options: CliStoreOptions): ReloadableStore<Synced
             return summary;
           },
         });
-  return options.verify === undefined ? inner : new VerifyingStore(inner, options.verify);
+  return new VerifyingStore(inner, options.verify);
 }

@@ -3,7 +3,7 @@ import { access, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import { type AnnouncedUpdate, createS3Sync, type S3Sync } from 's3-sqs-sync';
-import { ExecRunner, sendSignal } from './after-update.ts';
+import { checkSignalConfig, ExecRunner, sendSignal } from './after-update.ts';
 import { UsageError } from './args.ts';
 import { isStartFatal, s3Client, sqsClient } from './aws.ts';
 import {
@@ -16,6 +16,7 @@ import {
 import { SYNC_HELP } from './help.ts';
 import { type CliLogger, createLogger, errorField, listenerLogger } from './logger.ts';
 import { type Progress, startProgress } from './progress.ts';
+import { type ReplicaHeartbeat, startReplicaHeartbeat } from './replica-heartbeat.ts';
 import { createCliStore, type SyncedFile } from './store.ts';
 import { parseSyncArgs, type SyncConfig } from './sync-options.ts';
 
@@ -101,6 +102,7 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
     return 0;
   }
   const { config } = parsed;
+  if (config.signal !== undefined) checkSignalConfig(config.signal.name, config.signal.target);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, write: io.stdout });
   await checkTargetDirectory(config.target);
   const { compileSchema } = config.schema === undefined ? { compileSchema: undefined } : await import('./schema.ts');
@@ -113,7 +115,7 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
     verify:
       config.verifyCommand === undefined
         ? undefined
-        : { command: config.verifyCommand, timeoutMs: config.verifyTimeoutMs, target: config.target },
+        : { command: config.verifyCommand, timeoutMs: config.verifyTimeoutMs, target: config.target, logger },
   });
   const [s3, sqs] = await Promise.all([s3Client(io.env), sqsClient(io.env)]);
   const sync = createS3Sync<SyncedFile>({
@@ -133,10 +135,12 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
     ...(config.expectedBucketOwner === undefined ? {} : { expectedBucketOwner: config.expectedBucketOwner }),
     stopTimeoutMs: config.stopTimeoutMs,
   });
-  const exec = config.exec === undefined ? undefined : new ExecRunner(config.exec, logger);
+  const exec =
+    config.exec === undefined ? undefined : new ExecRunner(config.exec, logger, { timeoutMs: config.execTimeoutMs });
   wire(sync, config, logger, exec);
 
   let metrics: MetricsEndpoint | undefined;
+  let heartbeat: ReplicaHeartbeat | undefined;
   let server: Server | undefined;
   let progress: Progress | undefined;
   let finish!: (code: number) => void;
@@ -146,11 +150,16 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (code: number, reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
+      heartbeat?.stop();
       logger.info('stopping', { reason });
       progress?.stop();
+      // A running --verify-cmd would hold the stop until its own timeout: kill it, the update is refused.
+      store.abort();
       try {
+        const deadline = performance.now() + config.stopTimeoutMs;
         await sync.stop();
-        await exec?.close();
+        // One --stop-timeout bounds the whole stop: a hung --exec gets what the pipeline left, then its group is killed.
+        await exec?.close(Math.max(0, deadline - performance.now()));
         if (server !== undefined) await closeServer(server);
         await metrics?.shutdown();
         await store.close();
@@ -168,6 +177,9 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
   const onSignal = (signal: NodeJS.Signals) => {
     if (shuttingDown !== undefined) {
       logger.warn('second signal: exiting now', { signal });
+      // Exiting now leaves no time for a grace period: the hooks' process groups go with SIGKILL.
+      store.abort();
+      exec?.kill(true);
       finish(1);
       return;
     }
@@ -219,6 +231,17 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
   listener.on('receive_error', onReceiveError);
   listener.on('empty', received);
   listener.on('message_received', received);
+
+  // A queue made by `replica-queue create` keeps its last-seen tag fresh while this runs, so a
+  // sweep never takes a live sidecar's queue.
+  heartbeat = await startReplicaHeartbeat({
+    sqs,
+    queueUrl: config.queueUrl,
+    onError: (error) =>
+      logger.warn('replica queue heartbeat failed', { queueUrl: config.queueUrl, err: errorField(error) }),
+  });
+  if (shuttingDown !== undefined) heartbeat?.stop();
+  else if (heartbeat !== undefined) logger.info('replica queue heartbeat started', { queueUrl: config.queueUrl });
 
   if (io.stderr.isTTY === true && config.source !== undefined) progress = startProgress(s3, config.target, io.stderr);
   try {

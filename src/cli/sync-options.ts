@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { type ConfigError, isS3SyncError, parseS3Url, type S3Location, s3SyncOptionsFromEnv } from 's3-sqs-sync';
 import type { SignalTarget } from './after-update.ts';
+import { DEFAULT_EXEC_TIMEOUT_MS } from './after-update.ts';
 import { parseChoice, parseDuration, parseFlags, parseInteger, parseSignal, parseSize, UsageError } from './args.ts';
 import type { LevelName, LogFormat } from './logger.ts';
 import type { FileFormat } from './store.ts';
@@ -21,6 +22,7 @@ export const SYNC_FLAGS = {
   'verify-cmd': { type: 'string' },
   'verify-timeout': { type: 'string' },
   exec: { type: 'string' },
+  'exec-timeout': { type: 'string' },
   signal: { type: 'string' },
   'pid-file': { type: 'string' },
   pid: { type: 'string' },
@@ -53,6 +55,8 @@ export interface SyncConfig {
   readonly logFormat: LogFormat;
   readonly logLevel: LevelName;
   readonly stopTimeoutMs: number;
+  /** From --exec-timeout. */
+  readonly execTimeoutMs: number;
 }
 
 const DEFAULT_VERIFY_TIMEOUT_MS = 30_000;
@@ -74,6 +78,25 @@ function fromEnv(env: NodeJS.ProcessEnv, prefix: string) {
 }
 
 /**
+ * The environment minus what a flag replaces, so that an inherited variable of the other kind does
+ * not conflict with the flag: `--source` drops the allow-list variables, `--allow-bucket` or
+ * `--allow-prefix` drops `S3_URL`. What is left is validated as a whole, so a conflict within the
+ * environment alone is still refused, naming the variables.
+ */
+function withoutOverridden(
+  env: NodeJS.ProcessEnv,
+  prefix: string,
+  sourceFlag: boolean,
+  allowFlag: boolean,
+): NodeJS.ProcessEnv {
+  const dropped = sourceFlag ? ['S3_ALLOWED_BUCKETS', 'S3_ALLOWED_KEY_PREFIXES'] : allowFlag ? ['S3_URL'] : [];
+  if (dropped.length === 0) return env;
+  const kept = { ...env };
+  for (const suffix of dropped) delete kept[prefix + suffix];
+  return kept;
+}
+
+/**
  * The `sync` command's settings: flags first, then the variables `s3SyncOptionsFromEnv` reads
  * (`MCP_REGISTRY_*` by default; `SQS_ENABLED` is not needed: running the command is enabling it).
  * `help: true` when `--help` was given (nothing else is checked then).
@@ -84,7 +107,15 @@ export function parseSyncArgs(
 ): { readonly help: true } | { readonly help: false; readonly config: SyncConfig } {
   const { values: flags } = parseFlags('sync', argv, SYNC_FLAGS);
   if (flags.help === true) return { help: true };
-  const envConfig = fromEnv(env, flags['env-prefix'] ?? 'MCP_REGISTRY_');
+  const envPrefix = flags['env-prefix'] ?? 'MCP_REGISTRY_';
+  const sourceFlag = nonEmpty('source', flags.source);
+  const allowFlag = flags['allow-bucket'] !== undefined || flags['allow-prefix'] !== undefined;
+  if (sourceFlag !== undefined && allowFlag) {
+    throw new UsageError(
+      'give --source or --allow-bucket/--allow-prefix, not both (one fixed object, or an allow-list)',
+    );
+  }
+  const envConfig = fromEnv(withoutOverridden(env, envPrefix, sourceFlag !== undefined, allowFlag), envPrefix);
 
   const queueUrl = nonEmpty('queue-url', flags['queue-url']) ?? envConfig.sqs.queueUrl;
   if (queueUrl === '') throw new UsageError('--queue-url is required (or MCP_REGISTRY_SQS_QUEUE_URL)');
@@ -96,7 +127,6 @@ export function parseSyncArgs(
   const target = isAbsolute(targetFlag) ? targetFlag : resolve(targetFlag);
 
   let source: S3Location | undefined = envConfig.source;
-  const sourceFlag = nonEmpty('source', flags.source);
   if (sourceFlag !== undefined) {
     try {
       const parsed = parseS3Url(sourceFlag);
@@ -160,6 +190,7 @@ export function parseSyncArgs(
       logFormat: parseChoice('log-format', flags['log-format'], ['json', 'pretty'] as const) ?? 'json',
       logLevel: parseChoice('log-level', flags['log-level'], ['debug', 'info', 'warn', 'error'] as const) ?? 'info',
       stopTimeoutMs: parseDuration('stop-timeout', flags['stop-timeout']) ?? DEFAULT_STOP_TIMEOUT_MS,
+      execTimeoutMs: parseDuration('exec-timeout', flags['exec-timeout'], 1) ?? DEFAULT_EXEC_TIMEOUT_MS,
     },
   };
 }

@@ -1,8 +1,13 @@
 import { spawn } from 'node:child_process';
 import { ValidationError } from 's3-sqs-sync';
+import { childEnv, killGroup } from './after-update.ts';
+import type { CliLogger } from './logger.ts';
 
-/** Keep this much of the command's output for the error message: enough to say why, never unbounded. */
-const MAX_OUTPUT_CHARS = 4096;
+/**
+ * Keep this much of the command's output, for a debug line only: a refusing checker often prints
+ * the offending file, and that file may carry secrets, so the output never reaches the error.
+ */
+const MAX_OUTPUT_CHARS = 1024;
 
 /**
  * The shell text for `--verify-cmd`: each `{path}` becomes `"$1"`, and the candidate's path is
@@ -19,20 +24,40 @@ export interface VerifyCommandOptions {
   readonly timeoutMs: number;
   /** The file the candidate will replace (for the command's environment and the error). */
   readonly target: string;
+  /** Where the command's output goes (debug level, truncated). */
+  readonly logger?: CliLogger | undefined;
 }
 
 /**
  * Runs the verify command on `candidatePath`; resolves when it exits 0, rejects with a
- * `ValidationError` (`ERR_VALIDATION`) quoting its output when it exits otherwise, is killed, or
- * outlasts `timeoutMs`. Its process group is killed on timeout so a shell's children go too.
+ * `ValidationError` (`ERR_VALIDATION`) naming the exit code or signal when it exits otherwise, is
+ * killed, outlasts `timeoutMs`, or `signal` aborts. Its process group is killed on timeout and on
+ * abort so a shell's children go too. It settles on the shell's exit, not on its pipes closing: a
+ * grandchild that left the group may hold the pipes open for ever.
  */
-export function runVerifyCommand(options: VerifyCommandOptions, candidatePath: string): Promise<void> {
-  const { command, timeoutMs, target } = options;
+export function runVerifyCommand(
+  options: VerifyCommandOptions,
+  candidatePath: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { command, timeoutMs, target, logger } = options;
   return new Promise((resolve, reject) => {
+    const refuse = (why: string, cause?: unknown) => {
+      const message = `--verify-cmd refused the update: ${why}`;
+      return new ValidationError(message, {
+        path: target,
+        issues: [{ message }],
+        ...(cause === undefined ? {} : { cause }),
+      });
+    };
+    if (signal?.aborted === true) {
+      reject(refuse('the command is stopping'));
+      return;
+    }
     const child = spawn('sh', ['-c', verifyScript(command), 's3-sqs-sync-verify', candidatePath], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      env: { ...process.env, S3_SYNC_CANDIDATE: candidatePath, S3_SYNC_TARGET: target },
+      env: { ...childEnv(), S3_SYNC_CANDIDATE: candidatePath, S3_SYNC_TARGET: target },
     });
     let output = '';
     const collect = (chunk: Buffer) => {
@@ -40,36 +65,33 @@ export function runVerifyCommand(options: VerifyCommandOptions, candidatePath: s
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }, timeoutMs);
-    const refuse = (why: string, cause?: unknown) => {
+    let settled = false;
+    const settle = (error?: ValidationError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      child.stdout.destroy();
+      child.stderr.destroy();
       const detail = output.trim();
-      const message = `--verify-cmd refused the update: ${why}${detail === '' ? '' : `: ${detail}`}`;
-      reject(
-        new ValidationError(message, {
-          path: target,
-          issues: [{ message }],
-          ...(cause === undefined ? {} : { cause }),
-        }),
-      );
+      if (detail !== '') logger?.debug('verify output', { output: detail });
+      if (error === undefined) resolve();
+      else reject(error);
     };
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      refuse('it could not be started', error);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (timedOut) refuse(`it ran longer than ${timeoutMs} ms and was killed`);
-      else if (code === 0) resolve();
-      else if (code !== null) refuse(`it exited with code ${code}`);
-      else refuse(`it was killed by ${signal}`);
+    const timer = setTimeout(() => {
+      killGroup(child, 'SIGKILL');
+      settle(refuse(`it ran longer than ${timeoutMs} ms and was killed`));
+    }, timeoutMs);
+    const onAbort = () => {
+      killGroup(child, 'SIGKILL');
+      settle(refuse('the command is stopping, so it was killed'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.once('error', (error) => settle(refuse('it could not be started', error)));
+    child.once('exit', (code, exitSignal) => {
+      if (code === 0) settle();
+      else if (code !== null) settle(refuse(`it exited with code ${code}`));
+      else settle(refuse(`it was killed by ${exitSignal}`));
     });
   });
 }

@@ -1,8 +1,11 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ExecRunner, sendSignal } from '../../src/cli/after-update.ts';
+import { checkSignalConfig, commandLabel, ExecRunner, sendSignal } from '../../src/cli/after-update.ts';
+import { UsageError } from '../../src/cli/args.ts';
 import { type CliLogger, createLogger } from '../../src/cli/logger.ts';
 
 let dir: string;
@@ -17,6 +20,42 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** True while a process with this pid runs (a zombie waiting for a reaper that may never come counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The pid a command wrote to `file`, once it has. */
+async function pidFrom(file: string): Promise<number> {
+  await expect.poll(() => readFile(file, 'utf8').catch(() => ''), { timeout: 10_000 }).toMatch(/^\d+\n/);
+  return Number((await readFile(file, 'utf8')).trim());
+}
+
+/** A Node process that prints each SIGUSR2/SIGHUP it gets on stdout, started and ready to receive. */
+async function listeningProcess(): Promise<{ child: ChildProcess; received: string[] }> {
+  const script =
+    "for (const s of ['SIGUSR2', 'SIGHUP']) process.on(s, () => console.log(s)); console.log('ready'); setInterval(() => {}, 1000);";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const received: string[] = [];
+  let ready!: () => void;
+  const started = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    for (const line of chunk.split('\n').filter(Boolean)) {
+      if (line === 'ready') ready();
+      else received.push(line);
+    }
+  });
+  await started;
+  return { child, received };
+}
 
 const update = (version: number) => ({ version, etag: `"e${version}"`, target: '/srv/registry.json' });
 
@@ -53,21 +92,103 @@ describe('ExecRunner', () => {
     await runner.close();
     expect(lines.find((line) => line.msg === 'exec failed')).toMatchObject({ level: 40, exitCode: 3 });
   });
+
+  it('kills a run that outlasts its timeout, with its children, and runs the next update after it', async () => {
+    const childPid = join(dir, 'child.pid');
+    const out = join(dir, 'second.txt');
+    // The first run hangs (a child that ignores nothing); the second only writes a file.
+    const command = `if [ "$S3_SYNC_VERSION" = 1 ]; then sleep 600 & echo $! > '${childPid}'; wait; else echo done > '${out}'; fi`;
+    const runner = new ExecRunner(command, logger, { timeoutMs: 300, killGraceMs: 200 });
+    runner.submit(update(1));
+    const pid = await pidFrom(childPid);
+    runner.submit(update(2));
+    await expect.poll(() => readFile(out, 'utf8').catch(() => ''), { timeout: 10_000 }).toBe('done\n');
+    await runner.close();
+    await expect.poll(() => alive(pid), { timeout: 5_000 }).toBe(false);
+    expect(lines.find((line) => line.msg === 'exec failed')).toMatchObject({ version: 1, timedOut: true });
+    expect(lines.find((line) => line.msg === 'exec finished')).toMatchObject({ version: 2, exitCode: 0 });
+  });
+
+  it('waits at most the given time on close, then kills the run and its process group', async () => {
+    const childPid = join(dir, 'child.pid');
+    // The shell ignores SIGTERM, so only the SIGKILL after the grace ends it.
+    const runner = new ExecRunner(`trap '' TERM; sleep 600 & echo $! > '${childPid}'; wait`, logger, {
+      timeoutMs: 600_000,
+      killGraceMs: 200,
+    });
+    runner.submit(update(1));
+    const pid = await pidFrom(childPid);
+    const started = performance.now();
+    await runner.close(200);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    await expect.poll(() => alive(pid), { timeout: 5_000 }).toBe(false);
+    expect(lines.find((line) => line.msg === 'exec still running at stop: killing it')).toMatchObject({ level: 40 });
+  });
+
+  it('kill(true) ends the process group at once', async () => {
+    const childPid = join(dir, 'child.pid');
+    const runner = new ExecRunner(`trap '' TERM; sleep 600 & echo $! > '${childPid}'; wait`, logger, {
+      killGraceMs: 60_000,
+    });
+    runner.submit(update(1));
+    const pid = await pidFrom(childPid);
+    runner.kill(true);
+    await expect.poll(() => alive(pid), { timeout: 5_000 }).toBe(false);
+    await runner.close();
+  });
+
+  it('logs the program and a hash of the command, never the rest of the command line', async () => {
+    const command =
+      'TOKEN=sk_live_EXAMPLE curl -fsS -H "Authorization: Bearer sk_live_EXAMPLE" http://127.0.0.1:1/ || exit 7';
+    const runner = new ExecRunner(command, logger);
+    runner.submit(update(1));
+    await runner.close();
+    expect(JSON.stringify(lines)).not.toContain('sk_live');
+    const { program, commandHash } = commandLabel(command);
+    expect(program).toBe('curl');
+    expect(commandHash).toMatch(/^[0-9a-f]{12}$/);
+    expect(lines.find((line) => line.msg === 'exec started')).toMatchObject({ program, commandHash, version: 1 });
+    expect(lines.find((line) => line.msg === 'exec failed')).toMatchObject({ program, commandHash });
+  });
+
+  it('does not hand the AWS secret key or session token to the command', async () => {
+    const seen = join(dir, 'env.txt');
+    const saved = { secret: process.env.AWS_SECRET_ACCESS_KEY, token: process.env.AWS_SESSION_TOKEN };
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret-value';
+    process.env.AWS_SESSION_TOKEN = 'token-value';
+    try {
+      const runner = new ExecRunner(
+        `echo "\${AWS_SECRET_ACCESS_KEY-none} \${AWS_SESSION_TOKEN-none}" > '${seen}'`,
+        logger,
+      );
+      runner.submit(update(1));
+      await runner.close();
+    } finally {
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+      else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      if (saved.token === undefined) delete process.env.AWS_SESSION_TOKEN;
+      else process.env.AWS_SESSION_TOKEN = saved.token;
+    }
+    expect(await readFile(seen, 'utf8')).toBe('none none\n');
+  });
+
+  it('refuses a timeout that is not a positive integer', () => {
+    expect(() => new ExecRunner('true', logger, { timeoutMs: 0 })).toThrow(RangeError);
+  });
 });
 
 describe('sendSignal', () => {
-  it('reads the pid file each time and signals that process', async () => {
+  it('reads the pid file each time and signals that process, logging it as targetPid', async () => {
     const pidFile = join(dir, 'app.pid');
-    const received: NodeJS.Signals[] = [];
-    const onSignal = (signal: NodeJS.Signals) => received.push(signal);
-    process.on('SIGUSR2', onSignal);
+    const { child, received } = await listeningProcess();
     try {
-      await writeFile(pidFile, `${process.pid}\n`);
+      await writeFile(pidFile, `  ${child.pid}\n\n`);
       await sendSignal('SIGUSR2', { pidFile }, logger);
       await expect.poll(() => received).toEqual(['SIGUSR2']);
-      expect(lines.find((line) => line.msg === 'signal sent')).toMatchObject({ signal: 'SIGUSR2', pid: process.pid });
+      const sent = lines.find((line) => line.msg === 'signal sent');
+      expect(sent).toMatchObject({ signal: 'SIGUSR2', targetPid: child.pid, pid: process.pid });
     } finally {
-      process.off('SIGUSR2', onSignal);
+      child.kill('SIGKILL');
     }
   });
 
@@ -79,5 +200,71 @@ describe('sendSignal', () => {
       [40, 'cannot read the pid file'],
       [40, 'the pid file does not hold a process id'],
     ]);
+  });
+
+  it('takes only decimal digits from the pid file: hex, binary, a fraction or an exponent is refused', async () => {
+    const pidFile = join(dir, 'app.pid');
+    const { child, received } = await listeningProcess();
+    try {
+      const pid = child.pid as number;
+      const spellings = [
+        `0x${pid.toString(16)}`,
+        `${pid}.0`,
+        `${pid / 10}e1`,
+        `+${pid}`,
+        '0b1',
+        '0o1',
+        '0',
+        `${pid} ${pid}`,
+      ];
+      for (const spelling of spellings) {
+        await writeFile(pidFile, spelling);
+        await sendSignal('SIGHUP', { pidFile }, logger);
+      }
+      expect(lines.map((line) => line.msg)).toEqual(spellings.map(() => 'the pid file does not hold a process id'));
+      // A last, decimal one shows the process was listening all along.
+      await writeFile(pidFile, String(pid));
+      await sendSignal('SIGUSR2', { pidFile }, logger);
+      await expect.poll(() => received).toEqual(['SIGUSR2']);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('never signals pid 1 or its own process, whatever the pid file says', async () => {
+    const pidFile = join(dir, 'app.pid');
+    for (const pid of [1, process.pid]) {
+      await writeFile(pidFile, `${pid}\n`);
+      await sendSignal('SIGUSR2', { pidFile }, logger);
+    }
+    expect(lines.map((line) => [line.msg, line.targetPid])).toEqual([
+      ['signal refused: the target must not be signalled', 1],
+      ['signal refused: the target must not be signalled', process.pid],
+    ]);
+  });
+});
+
+describe('the log line', () => {
+  it("keeps the logger's own pid, level and msg whatever the fields say", () => {
+    logger.info('signal sent', { pid: 4242, level: 99, msg: 'other', hostname: 'x', targetPid: 4242 });
+    expect(lines[0]).toMatchObject({ pid: process.pid, level: 30, msg: 'signal sent', targetPid: 4242 });
+    expect(lines[0]?.hostname).not.toBe('x');
+  });
+});
+
+describe('checkSignalConfig', () => {
+  it('accepts the reload-style signals and refuses those that stop or kill', () => {
+    for (const signal of ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const) {
+      expect(() => checkSignalConfig(signal, { pidFile: '/run/app.pid' })).not.toThrow();
+    }
+    for (const signal of ['SIGKILL', 'SIGSTOP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGCONT'] as const) {
+      expect(() => checkSignalConfig(signal, { pid: 4242 })).toThrow(UsageError);
+    }
+    expect(() => checkSignalConfig('SIGKILL', { pid: 4242 })).toThrow(/--signal must be one of HUP, USR1, USR2, WINCH/);
+  });
+
+  it('refuses --pid 1 and its own pid', () => {
+    expect(() => checkSignalConfig('SIGHUP', { pid: 1 })).toThrow(UsageError);
+    expect(() => checkSignalConfig('SIGHUP', { pid: process.pid })).toThrow(/--pid must not be this process/);
   });
 });

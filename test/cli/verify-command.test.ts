@@ -1,16 +1,38 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type CliLogger, createLogger } from '../../src/cli/logger.ts';
 import { runVerifyCommand, verifyScript } from '../../src/cli/verify-command.ts';
 
 let dir: string;
+let lines: Record<string, unknown>[];
+let logger: CliLogger;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 's3-sqs-sync-verify-'));
+  lines = [];
+  logger = createLogger({ format: 'json', level: 'debug', write: (line) => lines.push(JSON.parse(line)) });
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** True while a process with this pid runs (a zombie waiting for a reaper that may never come counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The pid a command wrote to `file`, once it has. */
+async function pidFrom(file: string): Promise<number> {
+  await expect.poll(() => readFile(file, 'utf8').catch(() => ''), { timeout: 10_000 }).toMatch(/^\d+\n/);
+  return Number((await readFile(file, 'utf8')).trim());
+}
 
 describe('verifyScript', () => {
   it('turns {path} into "$1", and appends it when the command has none', () => {
@@ -20,7 +42,12 @@ describe('verifyScript', () => {
 });
 
 describe('runVerifyCommand', () => {
-  const options = (command: string, timeoutMs = 10_000) => ({ command, timeoutMs, target: '/srv/registry.json' });
+  const options = (command: string, timeoutMs = 10_000) => ({
+    command,
+    timeoutMs,
+    target: '/srv/registry.json',
+    logger,
+  });
 
   it('passes a path with spaces, quotes and $(…) as one argument, never as shell text', async () => {
     const candidate = join(dir, `a b'"$(touch pwned).json`);
@@ -29,15 +56,33 @@ describe('runVerifyCommand', () => {
     expect(await readdir(dir)).toEqual([`a b'"$(touch pwned).json`]);
   });
 
-  it('refuses with ERR_VALIDATION and the command output when it exits non-zero', async () => {
-    const candidate = join(dir, 'c.json');
-    await writeFile(candidate, '{}');
-    const refused = runVerifyCommand(options('echo "line 3: bad directive" >&2; exit 4'), candidate);
-    await expect(refused).rejects.toMatchObject({
+  it('refuses with ERR_VALIDATION naming the exit code, and keeps the output out of the error', async () => {
+    const candidate = join(dir, 'c.conf');
+    await writeFile(candidate, 'upstream db { server db:5432; } # password=hunter2\n');
+    const refused = runVerifyCommand(options('echo "syntax error in:" >&2; cat {path}; exit 4'), candidate);
+    const error = await refused.then(
+      () => undefined,
+      (reason: unknown) => reason as Error & { toJSON(): unknown },
+    );
+    expect(error).toMatchObject({
       code: 'ERR_VALIDATION',
       path: '/srv/registry.json',
-      message: expect.stringMatching(/exited with code 4: line 3: bad directive/),
+      message: '--verify-cmd refused the update: it exited with code 4',
     });
+    expect(JSON.stringify(error?.toJSON())).not.toContain('hunter2');
+    // The output is there for whoever turns on debug logging, and only there.
+    const debug = lines.find((line) => line.msg === 'verify output');
+    expect(debug).toMatchObject({ level: 20 });
+  });
+
+  it('keeps at most 1 KiB of the output for the debug line', async () => {
+    const candidate = join(dir, 'c.json');
+    await writeFile(candidate, '{}');
+    await expect(
+      runVerifyCommand(options('head -c 100000 /dev/zero | tr "\\0" x; exit 1'), candidate),
+    ).rejects.toThrow();
+    const debug = lines.find((line) => line.msg === 'verify output') as { output: string } | undefined;
+    expect(debug?.output.length ?? 0).toBeLessThanOrEqual(1024);
   });
 
   it('kills a command that outlasts the timeout, and refuses', async () => {
@@ -49,5 +94,58 @@ describe('runVerifyCommand', () => {
       message: expect.stringMatching(/ran longer than 200 ms and was killed/),
     });
     expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it('refuses at the timeout even when a grandchild left the process group holding the output pipes', async () => {
+    const candidate = join(dir, 'c.json');
+    const escapee = join(dir, 'escapee.pid');
+    await writeFile(candidate, '{}');
+    // setsid puts the sleep in a session of its own: killing the verify group does not reach it,
+    // and it keeps the stdout/stderr pipes open for as long as it lives.
+    const command = `setsid sh -c 'echo $$ > "${escapee}"; exec sleep 120' # {path}`;
+    const verdict = runVerifyCommand(options(command, 300), candidate);
+    try {
+      await expect(verdict).rejects.toMatchObject({
+        code: 'ERR_VALIDATION',
+        message: expect.stringMatching(/ran longer than 300 ms/),
+      });
+    } finally {
+      process.kill(await pidFrom(escapee), 'SIGKILL');
+    }
+  });
+
+  it('kills the command and its children and refuses when the signal aborts', async () => {
+    const candidate = join(dir, 'c.json');
+    const childPid = join(dir, 'child.pid');
+    await writeFile(candidate, '{}');
+    const controller = new AbortController();
+    const verdict = runVerifyCommand(
+      options(`sleep 60 & echo $! > "${childPid}"; wait # {path}`, 60_000),
+      candidate,
+      controller.signal,
+    );
+    const pid = await pidFrom(childPid);
+    controller.abort();
+    await expect(verdict).rejects.toMatchObject({ code: 'ERR_VALIDATION', message: expect.stringMatching(/stopping/) });
+    await expect.poll(() => alive(pid), { timeout: 5_000 }).toBe(false);
+  });
+
+  it('does not hand the AWS secret key or session token to the command', async () => {
+    const candidate = join(dir, 'c.json');
+    const seen = join(dir, 'env.txt');
+    await writeFile(candidate, '{}');
+    const saved = { secret: process.env.AWS_SECRET_ACCESS_KEY, token: process.env.AWS_SESSION_TOKEN };
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret-value';
+    process.env.AWS_SESSION_TOKEN = 'token-value';
+    try {
+      const command = `echo "\${AWS_SECRET_ACCESS_KEY-none} \${AWS_SESSION_TOKEN-none} $S3_SYNC_TARGET" > "${seen}" # {path}`;
+      await runVerifyCommand(options(command), candidate);
+    } finally {
+      if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+      else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+      if (saved.token === undefined) delete process.env.AWS_SESSION_TOKEN;
+      else process.env.AWS_SESSION_TOKEN = saved.token;
+    }
+    expect(await readFile(seen, 'utf8')).toBe('none none /srv/registry.json\n');
   });
 });
