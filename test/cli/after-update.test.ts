@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkSignalConfig, commandLabel, ExecRunner, sendSignal } from '../../src/cli/after-update.ts';
 import { UsageError } from '../../src/cli/args.ts';
 import { type CliLogger, createLogger } from '../../src/cli/logger.ts';
+import { alive, pidFrom } from '../support/processes.ts';
 
 let dir: string;
 let lines: Record<string, unknown>[];
@@ -20,22 +20,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** True while a process with this pid runs (a zombie waiting for a reaper that may never come counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** The pid a command wrote to `file`, once it has. */
-async function pidFrom(file: string): Promise<number> {
-  await expect.poll(() => readFile(file, 'utf8').catch(() => ''), { timeout: 10_000 }).toMatch(/^\d+\n/);
-  return Number((await readFile(file, 'utf8')).trim());
-}
 
 /** A Node process that prints each SIGUSR2/SIGHUP it gets on stdout, started and ready to receive. */
 async function listeningProcess(): Promise<{ child: ChildProcess; received: string[] }> {

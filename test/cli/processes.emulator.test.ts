@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createQueue, type Emulator, startEmulator } from '../support/emulator.ts';
+import { alive, pidFrom as waitForPid } from '../support/processes.ts';
 import { type CliProcess, emulatorEnv, type LogLine, runCli } from './run-cli.ts';
 
 const KEY = 'v0/registry.json';
@@ -44,20 +44,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** True while a process with this pid runs (a zombie nobody reaps counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** The pid a hook wrote to `file`, once it has; remembered so a failing test still cleans it up. */
 async function pidFrom(file: string): Promise<number> {
-  await expect.poll(() => readFile(file, 'utf8').catch(() => ''), { timeout: 15_000 }).toMatch(/^\d+\n/);
-  const pid = Number((await readFile(file, 'utf8')).trim());
+  const pid = await waitForPid(file, 15_000);
   leftovers.push(pid);
   return pid;
 }

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CliLogger, createLogger } from '../../src/cli/logger.ts';
 import { runVerifyCommand, verifyScript } from '../../src/cli/verify-command.ts';
+import { alive, pidFrom } from '../support/processes.ts';
 
 let dir: string;
 let lines: Record<string, unknown>[];
@@ -17,22 +17,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** True while a process with this pid runs (a zombie waiting for a reaper that may never come counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** The pid a command wrote to `file`, once it has. */
-async function pidFrom(file: string): Promise<number> {
-  await expect.poll(() => readFile(file, 'utf8').catch(() => ''), { timeout: 10_000 }).toMatch(/^\d+\n/);
-  return Number((await readFile(file, 'utf8')).trim());
-}
 
 describe('verifyScript', () => {
   it('turns {path} into "$1", and appends it when the command has none', () => {
