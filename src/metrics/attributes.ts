@@ -1,8 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import { isS3SyncError } from '../errors.ts';
 
-/** `error.type` values are label values: bounded, so an odd error cannot blow up cardinality. */
-const MAX_ERROR_TYPE_LENGTH = 64;
+/** `error.type` values are label values: identifier-like and bounded, so an odd error cannot blow up cardinality. */
+const ERROR_CLASS = /^[A-Za-z][A-Za-z0-9_.]{0,63}$/;
 
 /** The semantic conventions' value for an error that has no better class. */
 export const OTHER_ERROR_TYPE = '_OTHER';
@@ -16,9 +16,18 @@ export function errorType(error: unknown): string {
   if (isS3SyncError(error)) return error.code;
   if (typeof error !== 'object' || error === null) return OTHER_ERROR_TYPE;
   const { code, name } = error as { code?: unknown; name?: unknown };
-  if (typeof code === 'string' && code !== '') return code.slice(0, MAX_ERROR_TYPE_LENGTH);
-  if (typeof name === 'string' && name !== '' && name !== 'Error') return name.slice(0, MAX_ERROR_TYPE_LENGTH);
+  if (isClassName(code)) return code;
+  if (isClassName(name) && name !== 'Error') return name;
   return OTHER_ERROR_TYPE;
+}
+
+/**
+ * An identifier-like code or name (`ECONNRESET`, `QueueDoesNotExist`, `ERR_DOWNLOAD`). A value
+ * with spaces, slashes or other punctuation (`HTTP_404 /v0/objects/52c4…`) carries ids, and would
+ * make a label value per request.
+ */
+function isClassName(value: unknown): value is string {
+  return typeof value === 'string' && ERROR_CLASS.test(value);
 }
 
 /**

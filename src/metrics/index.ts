@@ -57,6 +57,11 @@ export function instrument(target: S3Sync<unknown> | SqsListener, options: Instr
     options.queueUrl === undefined ? undefined : { [ATTR.destinationName]: queueName(options.queueUrl) },
   );
 
+  // Two instrumentations of one pipeline would count every event twice.
+  const targets = listener === target ? [listener] : [target, listener];
+  if (targets.some((t) => instrumented.has(t))) {
+    throw new TypeError('Expected `target` not to be instrumented already: stop() the first instrumentation');
+  }
   const subscriptions: Subscription[] = [];
   try {
     if (listener !== target) subscriptions.push(...instrumentSync(target as S3Sync<unknown>, meter, base));
@@ -67,16 +72,29 @@ export function instrument(target: S3Sync<unknown> | SqsListener, options: Instr
     throw error;
   }
 
+  for (const t of targets) instrumented.add(t);
   let stopped = false;
   return {
     stop() {
       if (stopped) return;
       stopped = true;
-      for (const subscription of subscriptions) subscription.off();
-      subscriptions.length = 0;
+      for (const t of targets) instrumented.delete(t);
+      // Every removal is tried, even after one throws (a custom meter): nothing is left attached.
+      let failure: unknown;
+      for (const subscription of subscriptions.splice(0)) {
+        try {
+          subscription.off();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure !== undefined) throw failure;
     },
   };
 }
+
+/** Syncs and listeners being recorded now, so one cannot be instrumented twice at once. */
+const instrumented = new WeakSet<object>();
 
 function checkOptions(options: InstrumentOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError('Expected an options object');

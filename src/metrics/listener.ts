@@ -56,7 +56,13 @@ export function instrumentListener(listener: SqsListener, meter: Meter, base: At
     started.delete(message);
     processDuration.record((performance.now() - start) / 1000, attributes);
   };
+  // One failed batch delete is reported once per message with the same error: count the call once.
+  const counted = new WeakSet<object>();
   const sqsError = (operation: string, error: unknown): void => {
+    if (typeof error === 'object' && error !== null) {
+      if (counted.has(error)) return;
+      counted.add(error);
+    }
     sqsErrors.add(1, { ...base, [ATTR.operation]: operation, [ATTR.errorType]: errorType(error) });
   };
 

@@ -51,8 +51,11 @@ export function instrumentSync(sync: S3Sync<unknown>, meter: Meter, base: Attrib
       updates.add(1, { ...attributes, [ATTR.outcome]: 'applied' });
       downloadDuration.record(info.durationMs / 1000, attributes);
       downloadSize.record(info.bytes, attributes);
-      // Clocks differ between S3 and this host: a negative lag is skew, not a measurement.
-      if (info.lagMs !== undefined && info.lagMs >= 0) lag.record(info.lagMs / 1000, attributes);
+      // Clocks differ between S3 and this host: an event time after now is skew, not a
+      // measurement (the pipeline's own lagMs is capped at 0 for health(), so it cannot tell).
+      const eventTime = info.update.eventTime;
+      const lagMs = eventTime === undefined ? undefined : Date.now() - eventTime.getTime();
+      if (lagMs !== undefined && lagMs >= 0) lag.record(lagMs / 1000, attributes);
     }),
     subscribe<Events, 'update_skipped'>(sync, 'update_skipped', (update, reason) => {
       updates.add(1, { ...base, [ATTR.origin]: update.origin, [ATTR.outcome]: 'skipped', [ATTR.skipReason]: reason });

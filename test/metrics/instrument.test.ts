@@ -109,6 +109,54 @@ describe('instrument', () => {
     });
   });
 
+  it('refuses to instrument a pipeline (or its listener) twice at once, and allows it again after stop()', () => {
+    const sync = makeSync();
+    const { meter } = createTestMeter();
+    const first = instrument(sync, { meter });
+    expect(() => instrument(sync, { meter })).toThrow(/instrumented already/);
+    expect(() => instrument(sync.listener, { meter })).toThrow(/instrumented already/);
+    first.stop();
+    instrument(sync.listener, { meter }).stop();
+  });
+
+  it('records no lag for an event time after now (clock skew), and the lag for one before', async () => {
+    const sync = makeSync();
+    const { meter, collect } = createTestMeter();
+    instrument(sync, { meter });
+    const emit = (sync as unknown as { emit(event: string, ...args: unknown[]): void }).emit.bind(sync);
+    const applied = (eventTime: Date) => ({
+      update: { bucket: 'registry', key: 'v0/registry.json', origin: 'message', eventTime },
+      snapshot: {},
+      version: 1,
+      etag: '"e"',
+      bytes: 10,
+      durationMs: 5,
+      lagMs: 0,
+    });
+    emit('update_applied', applied(new Date(Date.now() + 30_000)));
+    expect((await collect()).points('s3_sync.propagation.lag')).toEqual([]);
+    emit('update_applied', applied(new Date(Date.now() - 2_000)));
+    const [point] = (await collect()).points('s3_sync.propagation.lag');
+    expect(point?.count).toBe(1);
+    expect(point?.sum).toBeGreaterThanOrEqual(2);
+  });
+
+  it('counts a failed batch delete once, however many messages it carried', async () => {
+    const listener = new SqsListener({ client: new SQSClient(clientConfig), queueUrl, handleMessage: async () => {} });
+    const { meter, collect } = createTestMeter();
+    instrument(listener, { meter });
+    const emit = (listener as unknown as { emit(event: string, ...args: unknown[]): void }).emit.bind(listener);
+    const failure = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    for (const id of ['a', 'b', 'c'])
+      emit('delete_error', failure, { MessageId: id }, { messageId: id, receiveCount: 1 });
+    expect((await collect()).points('s3_sync.sqs.errors')).toEqual([
+      {
+        attributes: { 'messaging.system': 'aws_sqs', 's3_sync.operation': 'delete', 'error.type': 'ECONNRESET' },
+        value: 1,
+      },
+    ]);
+  });
+
   it('keeps the attributes it was given at the time', async () => {
     const { meter, collect } = createTestMeter();
     const attributes: Record<string, string> = { 'service.instance.id': 'replica-1' };
@@ -130,7 +178,13 @@ describe('errorType', () => {
     ['a plain Error', new Error('x'), '_OTHER'],
     ['a string', 'boom', '_OTHER'],
     ['null', null, '_OTHER'],
-    ['a very long code', { code: 'X'.repeat(500) }, 'X'.repeat(64)],
+    ['a very long code', { code: 'X'.repeat(500) }, '_OTHER'],
+    ['a code carrying an id', { code: 'HTTP_404 /v0/objects/52c4' }, '_OTHER'],
+    [
+      'a name carrying a URL',
+      Object.assign(new Error('x'), { name: 'RequestError: GET https://api/items/0' }),
+      '_OTHER',
+    ],
   ])('classifies %s', (_what, error, expected) => {
     expect(errorType(error)).toBe(expected);
   });
