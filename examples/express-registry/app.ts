@@ -1,5 +1,5 @@
 /** The registry's HTTP API on Express: what it serves comes from a snapshot, taken once per request. */
-import express, { type Express, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { StoreSnapshot } from 's3-sqs-sync';
 import { findServer, type ListQuery, listServers, type Registry } from './registry.ts';
 
@@ -8,7 +8,7 @@ export interface RegistrySource {
   /** The current snapshot, or `undefined` while nothing is served yet. */
   snapshot(): StoreSnapshot<Registry> | undefined;
   /** `ready` is true when the service should take traffic; `body` is the JSON `/health` returns. */
-  health(): { readonly ready: boolean; readonly body: unknown };
+  health(): { readonly ready: boolean; readonly serving: boolean; readonly body: unknown };
 }
 
 function single(value: unknown): string | undefined {
@@ -29,12 +29,29 @@ export function createRegistryApp(source: RegistrySource): Express {
   // Query strings are read as plain strings: `?search[a]=b` must not become an object.
   app.set('query parser', 'simple');
 
+  // /health: 200 only while the data is current (alert on it). /ready: 200 while data is served,
+  // even if the last update failed. Every replica gets the same bad upload at once, so a
+  // readiness probe on /health would take the whole fleet out of rotation: probe /ready.
   app.get('/health', (_req, res) => {
     const { ready, body } = source.health();
+    res.set('cache-control', 'no-store');
+    if (!ready) res.set('retry-after', '5');
     res.status(ready ? 200 : 503).json(body);
+  });
+  app.get('/ready', (_req, res) => {
+    const { serving } = source.health();
+    res.set('cache-control', 'no-store');
+    if (!serving) res.set('retry-after', '5');
+    res.status(serving ? 200 : 503).json({ serving });
   });
 
   app.get('/v0/servers', (req, res) => {
+    // A repeated parameter is refused: ignoring it would answer page 1 again, for ever.
+    for (const name of ['cursor', 'limit', 'search']) {
+      if (Array.isArray(req.query[name])) {
+        return void res.status(400).json({ error: 'invalid_query', message: `${name} given more than once` });
+      }
+    }
     const snapshot = source.snapshot();
     if (snapshot === undefined) return notReady(res);
     const query: ListQuery = {
@@ -63,6 +80,17 @@ export function createRegistryApp(source: RegistrySource): Express {
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'no such route' });
+  });
+  // Last: Express's own handler answers HTML with a stack trace (a malformed %-escape in :id).
+  app.use((error: { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status === 400 ? 400 : 500;
+    res
+      .status(status)
+      .json(
+        status === 400
+          ? { error: 'bad_request', message: 'malformed request' }
+          : { error: 'internal', message: 'internal error' },
+      );
   });
   return app;
 }

@@ -2,6 +2,7 @@
  * The registry data the example serves and the read side of its API: the schema every object
  * must pass before it is served, lookups by name, and cursor pagination bound to one snapshot.
  */
+import { createHash } from 'node:crypto';
 import type { StoreSnapshot } from 's3-sqs-sync';
 import { z } from 'zod';
 
@@ -72,12 +73,24 @@ export function findServer(snapshot: StoreSnapshot<Registry>, name: string, vers
   return entries.find(isLatest) ?? entries.at(-1);
 }
 
+/** Content ids of snapshots that came from no S3 object, computed once each. */
+const contentIds = new WeakMap<StoreSnapshot<Registry>, string>();
+
 /**
  * What a snapshot is, for a cursor: the object's ETag when the data came from S3 (the same on every
- * replica serving that object, so a cursor survives a load balancer), else the local version.
+ * replica serving that object, so a cursor survives a load balancer), else a hash of its content.
  */
 export function snapshotId(snapshot: StoreSnapshot<Registry>): string {
-  return snapshot.source?.etag ?? `local-${snapshot.version}`;
+  const etag = snapshot.source?.etag;
+  if (etag !== undefined) return etag;
+  // Loaded from the local file (a restart, or SQS off): a content hash, the same on every replica
+  // serving the same data. A version number would be `1` on every replica whatever its data.
+  let id = contentIds.get(snapshot);
+  if (id === undefined) {
+    id = `sha256-${createHash('sha256').update(JSON.stringify(snapshot.data)).digest('base64url')}`;
+    contentIds.set(snapshot, id);
+  }
+  return id;
 }
 
 interface Cursor {

@@ -88,6 +88,9 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolveClose());
     // Keep-alive connections with no request in flight would hold close() open until they time out.
     server.closeIdleConnections();
+    // Sockets with no complete request yet (pre-opened by a load balancer, or a slow client) are
+    // not idle: close whatever is left after a short grace, so SIGTERM exits in seconds.
+    setTimeout(() => server.closeAllConnections(), 2_000).unref();
   });
 }
 
@@ -151,11 +154,16 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     health: () => {
       if (sync !== undefined) {
         const health = sync.health();
-        return { ready: health.state === 'ready', body: health };
+        const serving = health.state === 'ready' || health.state === 'degraded';
+        return { ready: health.state === 'ready', serving, body: health };
       }
       const { ready, version, consecutiveFailures, lastError } = store.health();
       const body = { state: ready ? 'ready' : 'starting', version, consecutiveFailures, sqs: 'disabled' };
-      return { ready, body: lastError === undefined ? body : { ...body, lastError: lastError.toJSON() } };
+      return {
+        ready,
+        serving: ready,
+        body: lastError === undefined ? body : { ...body, lastError: lastError.toJSON() },
+      };
     },
   };
 

@@ -176,6 +176,8 @@ describe('examples/express-registry (in process, on the emulator)', () => {
       ['limit=0', 'invalid_limit'],
       ['limit=101', 'invalid_limit'],
       ['limit=ten', 'invalid_limit'],
+      ['limit=1&limit=1', 'invalid_query'],
+      ['cursor=a&cursor=a', 'invalid_query'],
     ]) {
       const { status, body } = await get(`${registry.url}/v0/servers?${query}`);
       expect([query, status, body.error]).toStrictEqual([query, 400, error]);
@@ -197,6 +199,11 @@ describe('examples/express-registry (in process, on the emulator)', () => {
     });
     expect((await get(`${registry.url}/v0/servers/${encodeURIComponent(name)}?version=9.9.9`)).status).toBe(404);
     expect((await get(`${registry.url}/v1/anything`)).status).toBe(404);
+    // A malformed escape: a JSON 400, not Express's HTML page with a stack trace.
+    const malformed = await fetch(`${registry.url}/v0/servers/%E0%A4%A`);
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await malformed.json()).toStrictEqual({ error: 'bad_request', message: 'malformed request' });
   });
 
   it('reports 503 degraded with the reason after an invalid file, keeps serving, and recovers with the next', async () => {
@@ -205,6 +212,8 @@ describe('examples/express-registry (in process, on the emulator)', () => {
 
     const degraded = await get(`${registry.url}/health`);
     expect(degraded.status).toBe(503);
+    // Still serving: ready for traffic (a readiness probe on /ready keeps the fleet in rotation).
+    expect(await get(`${registry.url}/ready`)).toStrictEqual({ status: 200, body: { serving: true } });
     const health = degraded.body as unknown as S3SyncHealth;
     expect(health.state).toBe('degraded');
     expect(health.lastError?.code).toBe('ERR_VERIFY_FAILED');
@@ -346,6 +355,11 @@ describe('node examples/express-registry/server.ts', () => {
       const list = await get(`${url}/v0/servers`);
       expect(list.body.metadata).toStrictEqual({ count: sample.servers.length + 1 });
 
+      // A connection opened and left without a request (a load balancer's pre-opened socket)
+      // must not hold the shutdown open.
+      const idle = connect(Number(port), '127.0.0.1');
+      await once(idle, 'connect');
+      idle.on('error', () => {});
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const [code, signal] = (await Promise.race([
