@@ -1,5 +1,5 @@
 import type { GetObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
-import { parseS3Url, type S3Location } from '../url/s3-url.ts';
+import { type S3Location, toS3Location } from '../url/s3-url.ts';
 import { checkOptionalInteger, checkOptionalPositive, checkOptionalString } from '../validate.ts';
 import type { ChecksumInfo } from './checksums.ts';
 
@@ -201,11 +201,7 @@ function checkPassThrough(input: unknown): void {
 }
 
 function resolveSource(options: DownloadOptions<unknown>): S3Location {
-  const { source } = options;
-  const location = typeof source === 'string' ? parseS3Url(source) : source;
-  if (typeof location?.bucket !== 'string' || typeof location.key !== 'string' || location.key === '') {
-    throw new TypeError('Expected `source` to be an S3 URL or an S3Location with a bucket and a key');
-  }
+  const location = toS3Location(options.source);
   if (options.versionId !== undefined && location.versionId !== undefined && options.versionId !== location.versionId) {
     throw new TypeError(
       `\`versionId\` "${options.versionId}" conflicts with the source's versionId "${location.versionId}"`,

@@ -7,7 +7,7 @@ import { defaultRetryDelaySeconds, SqsListener } from '../sqs/listener.ts';
 import type { HandlerContext } from '../sqs/types.ts';
 import { JsonFileStore } from '../store/json-file-store.ts';
 import type { ReloadableStore } from '../store/types.ts';
-import { parseS3Url, type S3Endpoint, type S3Location } from '../url/s3-url.ts';
+import { type S3Endpoint, type S3Location, toS3Location } from '../url/s3-url.ts';
 import { checkOptionalInteger, checkOptionalPositive } from '../validate.ts';
 import { Coalescer, type Outcome } from './coalescer.ts';
 import { asSyncError, checkPermanentFailure, isPermanentFailure, sendToDeadLetterQueue } from './failures.ts';
@@ -329,10 +329,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
 }
 
 function toLocation(source: string | S3Location, options: { readonly endpoints?: readonly S3Endpoint[] }): S3Location {
-  const location = typeof source === 'string' ? parseS3Url(source, options) : source;
-  if (typeof location?.bucket !== 'string' || typeof location.key !== 'string' || location.key === '') {
-    throw new TypeError('Expected `source` to be an S3 URL or an S3Location with a bucket and a key');
-  }
+  const location = toS3Location(source, options);
   if (location.bucket.startsWith('arn:')) {
     // S3 events name the bucket behind an access point, never the access point.
     throw new TypeError('Expected `source` to name a bucket, not an access point: events name the bucket behind it');

@@ -343,3 +343,16 @@ export function formatS3Url(location: S3Location, options: FormatS3UrlOptions = 
       return refuse(input, `unknown style "${String(style)}"`);
   }
 }
+
+/**
+ * The location a `source` option names: an S3 URL (any form {@link parseS3Url} accepts) or an
+ * {@link S3Location} with a bucket and a non-empty key. Internal: the one check every option
+ * that takes a source shares.
+ */
+export function toS3Location(source: string | S3Location, options?: ParseS3UrlOptions): S3Location {
+  const location = typeof source === 'string' ? parseS3Url(source, options) : source;
+  if (typeof location?.bucket !== 'string' || typeof location.key !== 'string' || location.key === '') {
+    throw new TypeError('Expected `source` to be an S3 URL or an S3Location with a bucket and a key');
+  }
+  return location;
+}
