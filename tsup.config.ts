@@ -1,3 +1,5 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 // One entry per subpath (`s3-sqs-sync`, `s3-sqs-sync/url`, …), built in one run with code
@@ -13,38 +15,72 @@ const entry = {
   metrics: 'src/metrics/index.ts',
 };
 
+// Dependencies published only as ES modules. The CommonJS build carries its own copy of them:
+// `require()` of an ES module needs Node's require(esm), which jest's module loader (the default
+// runner of NestJS projects) and Node started with --no-experimental-require-module do not have.
+const esmOnly = ['p-retry', 'is-network-error'];
+
+// Keeps each bundled package's license with its code (esbuild moves `/*!` comments to the end of
+// the chunk), as the MIT license asks of copies.
+const keepLicenses: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'keep-licenses',
+  setup(build) {
+    const filter = new RegExp(`node_modules/(${esmOnly.join('|')})/[^/]+\\.js$`);
+    build.onLoad({ filter }, (args) => {
+      const license = readFileSync(join(dirname(args.path), 'license'), 'utf8').trim();
+      return { contents: `/*!\n${license}\n*/\n${readFileSync(args.path, 'utf8')}`, loader: 'js' };
+    });
+  },
+};
+
 const shared: Options = {
   // Source maps name the src/ file and line in stack traces (node --enable-source-maps) without
   // embedding the sources: half the package's size was sources embedded in maps.
   sourcemap: true,
-  esbuildOptions(options) {
-    options.sourcesContent = false;
-  },
   target: 'node22',
   platform: 'node',
   treeshake: true,
+  clean: false,
 };
 
-export default defineConfig([
-  {
-    ...shared,
-    entry,
-    format: ['esm', 'cjs'],
-    dts: true,
-    // Everything but the command, which the second build writes (possibly first).
-    clean: ['**/*', '!cli.js', '!cli.js.map'],
-    splitting: true,
-  },
-  {
-    ...shared,
-    // The `s3-sqs-sync` command: ESM only, and it loads the library by its own name at run time,
-    // so one copy of the library is loaded, whichever of its entries the command uses.
-    entry: { cli: 'src/cli/main.ts' },
-    format: ['esm'],
-    dts: false,
-    clean: false,
-    splitting: false,
-    external: ['s3-sqs-sync', /^s3-sqs-sync\//],
-    banner: { js: '#!/usr/bin/env node' },
-  },
-]);
+const library: Options = { ...shared, entry, dts: true, splitting: true };
+
+export default defineConfig(() => {
+  // The builds below run side by side into one folder, so it is emptied once, before all of them.
+  rmSync('dist', { recursive: true, force: true });
+  return [
+    {
+      ...library,
+      format: ['esm'],
+      esbuildOptions(options) {
+        options.sourcesContent = false;
+      },
+    },
+    {
+      ...library,
+      format: ['cjs'],
+      noExternal: esmOnly,
+      esbuildPlugins: [keepLicenses],
+      esbuildOptions(options) {
+        options.sourcesContent = false;
+        // `import()` of an optional peer (the SNS client) becomes `require()`: jest's CommonJS
+        // loader has no dynamic import without --experimental-vm-modules.
+        options.supported = { ...options.supported, 'dynamic-import': false };
+      },
+    },
+    {
+      ...shared,
+      // The `s3-sqs-sync` command: ESM only, and it loads the library by its own name at run time,
+      // so one copy of the library is loaded, whichever of its entries the command uses.
+      entry: { cli: 'src/cli/main.ts' },
+      format: ['esm'],
+      dts: false,
+      splitting: false,
+      external: ['s3-sqs-sync', /^s3-sqs-sync\//],
+      banner: { js: '#!/usr/bin/env node' },
+      esbuildOptions(options) {
+        options.sourcesContent = false;
+      },
+    },
+  ];
+});

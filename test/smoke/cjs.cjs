@@ -1,5 +1,9 @@
 // Loads the built package the way a CommonJS user does: through its name and the `exports` map.
+// `npm run test:smoke` runs it with --no-experimental-require-module too: the CommonJS build must
+// load where `require()` of an ES module is not available (jest's loader, older Node 22 releases).
 const assert = require('node:assert/strict');
+const { readdirSync, readFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
 const { isS3SyncError, parseS3Url, S3UrlError } = require('s3-sqs-sync');
 const { registry, storeContract, tempSource, validateRegistry } = require('s3-sqs-sync/testing');
 
@@ -24,4 +28,10 @@ assert.equal(require.resolve('s3-sqs-sync/testing').endsWith('testing.cjs'), tru
 // The metrics subpath.
 assert.equal(typeof require('s3-sqs-sync/metrics').instrument, 'function');
 assert.equal(require.resolve('s3-sqs-sync/metrics').endsWith('metrics.cjs'), true);
+// No `import()` left in the CommonJS files: jest's CommonJS loader cannot run one without
+// --experimental-vm-modules (the optional SNS client is loaded that way).
+const dist = dirname(require.resolve('s3-sqs-sync'));
+for (const name of readdirSync(dist).filter((file) => file.endsWith('.cjs'))) {
+  assert.doesNotMatch(readFileSync(join(dist, name), 'utf8'), /\bimport\(/, `${name} calls import()`);
+}
 console.log('cjs smoke: ok');
