@@ -8,11 +8,11 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { AllowList, Logger, StopResult } from 's3-sqs-sync';
 import { ConfigError, isValidBucketName, SqsListener, sweepTempFiles } from 's3-sqs-sync';
 import { createHttpApp, type RateLimitOptions } from './http.ts';
-import { UploadProcessor } from './processor.ts';
+import { removeEarlierCopies, UploadProcessor } from './processor.ts';
 
 /** What the environment configures (see {@link configFromEnv}); clients are added by the caller. */
 export interface UploadProcessorEnvConfig {
-  /** `API_KEY`: at least 16 characters. */
+  /** `API_KEY`: at least 16 printable ASCII characters, no spaces. */
   readonly apiKey: string;
   /** `QUEUE_URL` */
   readonly queueUrl: string;
@@ -51,6 +51,12 @@ export interface UploadProcessorConfig extends UploadProcessorEnvConfig {
    * @defaultValue 10000
    */
   readonly stopTimeoutMs?: number;
+  /**
+   * How long `stop()` then lets HTTP requests still open finish before their connections are
+   * closed: a client that never finishes its request must not hold the process up.
+   * @defaultValue 2000
+   */
+  readonly httpCloseTimeoutMs?: number;
   /** @defaultValue 1000 */
   readonly maxResults?: number;
   /** @defaultValue silent */
@@ -68,6 +74,10 @@ export interface RunningUploadProcessor {
 }
 
 const MIN_API_KEY_LENGTH = 16;
+// Header values reach Node as Latin-1 and `Bearer` takes one token: a key outside visible ASCII,
+// or with a space, could never be presented.
+const API_KEY_PATTERN = new RegExp(`^[\\x21-\\x7E]{${MIN_API_KEY_LENGTH},}$`);
+const API_KEY_RULE = `a secret of at least ${MIN_API_KEY_LENGTH} printable ASCII characters without spaces`;
 
 /**
  * Creates the work directory, starts the HTTP server, then the listener. The pieces are the
@@ -75,13 +85,15 @@ const MIN_API_KEY_LENGTH = 16;
  * `decodeSyncMessage` and fetches with `downloadS3Object`.
  */
 export async function startUploadProcessor(config: UploadProcessorConfig): Promise<RunningUploadProcessor> {
-  if (typeof config.apiKey !== 'string' || config.apiKey.length < MIN_API_KEY_LENGTH) {
-    throw new TypeError(`Expected \`apiKey\` to be a string of at least ${MIN_API_KEY_LENGTH} characters`);
+  if (typeof config.apiKey !== 'string' || !API_KEY_PATTERN.test(config.apiKey)) {
+    throw new TypeError(`Expected \`apiKey\` to be ${API_KEY_RULE}`);
   }
   const workDir = resolve(config.workDir);
   await mkdir(workDir, { recursive: true });
-  // Temp files of a download a crash interrupted.
+  // Temp files of a download a crash interrupted, and the copies of an earlier run, whose
+  // results were in its memory: nothing would ever remove them.
   await sweepTempFiles(workDir);
+  await removeEarlierCopies(workDir);
 
   const processor = new UploadProcessor({
     s3: config.s3,
@@ -126,6 +138,8 @@ export async function startUploadProcessor(config: UploadProcessorConfig): Promi
       server.close(() => done());
       // Keep-alive connections would hold `close` open until their clients hang up.
       server.closeIdleConnections();
+      // Once closing, Node no longer times out a request whose headers never end: cut what is left.
+      setTimeout(() => server.closeAllConnections(), config.httpCloseTimeoutMs ?? 2_000).unref();
     });
     return result;
   };
@@ -155,7 +169,7 @@ export function configFromEnv(
   };
   const fail = (name: string, expected: string): never => {
     const received = env[name] === undefined ? 'it is not set' : `received ${JSON.stringify(env[name])}`;
-    const shown = name === 'API_KEY' && env[name] !== undefined ? 'received a shorter one' : received;
+    const shown = name === 'API_KEY' && env[name] !== undefined ? 'received one that is not (not shown)' : received;
     throw new ConfigError(`${name} must be ${expected}; ${shown}`, { variable: name });
   };
   const required = (name: string, expected: string): string => read(name) ?? fail(name, expected);
@@ -173,8 +187,8 @@ export function configFromEnv(
       .map((item) => item.trim())
       .filter((item) => item !== '');
 
-  const apiKey = required('API_KEY', `a secret of at least ${MIN_API_KEY_LENGTH} characters`);
-  if (apiKey.length < MIN_API_KEY_LENGTH) fail('API_KEY', `a secret of at least ${MIN_API_KEY_LENGTH} characters`);
+  const apiKey = required('API_KEY', API_KEY_RULE);
+  if (!API_KEY_PATTERN.test(apiKey)) fail('API_KEY', API_KEY_RULE);
   const queueUrl = required('QUEUE_URL', 'the URL of the queue S3 events arrive on');
   if (!/^https?:\/\//.test(queueUrl)) fail('QUEUE_URL', 'an http(s) URL');
   const buckets = list('ALLOWED_BUCKETS') ?? fail('ALLOWED_BUCKETS', 'a comma-separated list of bucket names');
@@ -182,6 +196,8 @@ export function configFromEnv(
     fail('ALLOWED_BUCKETS', 'a comma-separated list of bucket names');
   }
   const keyPrefixes = list('ALLOWED_KEY_PREFIXES');
+  // Set to nothing but commas would allow no key at all: a mistake, not a setting.
+  if (keyPrefixes?.length === 0) fail('ALLOWED_KEY_PREFIXES', 'a comma-separated list of key prefixes');
   const workDir = required('WORK_DIR', 'the directory uploads are downloaded to');
   const port = integer('PORT', 0, 65535) ?? 3000;
   const maxBytes = integer('MAX_BYTES', 1, Number.MAX_SAFE_INTEGER);

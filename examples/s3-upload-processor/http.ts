@@ -54,11 +54,15 @@ export function createHttpApp({ processor, listener, apiKey, rateLimit: limits =
   api.use(limiter, requireApiKey(apiKey));
   api.get('/', (req, res) => {
     const status = typeof req.query.status === 'string' ? req.query.status : undefined;
-    const limit = Math.min(Number.parseInt(String(req.query.limit ?? '100'), 10) || 100, MAX_LIST);
+    const limit = req.query.limit ?? '100';
+    if (typeof limit !== 'string' || !/^[1-9]\d{0,5}$/.test(limit)) {
+      res.status(400).json({ error: 'bad_request', message: `limit must be an integer from 1 to ${MAX_LIST}` });
+      return;
+    }
     const results = processor
       .results()
       .filter((result) => status === undefined || result.status === status)
-      .slice(0, Math.max(limit, 1));
+      .slice(0, Math.min(Number(limit), MAX_LIST));
     res.json({ results, total: processor.size });
   });
   api.get('/:id', (req, res) => {

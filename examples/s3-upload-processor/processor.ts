@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
@@ -25,6 +25,8 @@ export interface UploadResult {
   readonly key: string;
   /** The ETag without quotes (as announced, or as S3 answered when the message named none). */
   readonly etag: string;
+  /** The object version S3 answered with, in a versioned bucket. */
+  readonly versionId?: string;
   readonly status: 'processed' | 'failed';
   /** Set for `processed`. */
   readonly stats?: TextStats;
@@ -47,6 +49,11 @@ export interface UploadProcessorEvents {
   skipped: [{ readonly url: string; readonly reason: SkipReason }];
   /** A message that announces nothing readable was acknowledged and dropped. */
   rejected: [{ readonly messageId: string; readonly error: Error }];
+  /**
+   * The oldest result of an object was dropped for `maxResults`, and the work on that object
+   * queued at the time is done; its copy was removed unless a newer result refers to it.
+   */
+  evicted: [{ readonly url: string; readonly copyRemoved: boolean }];
 }
 
 export interface UploadProcessorOptions {
@@ -71,6 +78,8 @@ export interface UploadProcessorOptions {
 
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const DEFAULT_MAX_RESULTS = 1000;
+// Objects of one message handled at once: a message may announce hundreds.
+const OBJECTS_AT_ONCE = 4;
 
 /**
  * The message handler and the results it records. `handleMessage` is given to an `SqsListener`:
@@ -131,16 +140,18 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
       this.emit('rejected', { messageId: message.MessageId ?? '', error });
       return;
     }
-    const outcomes = await Promise.allSettled(announced.map((object) => this.#inOrder(object, signal)));
+    const outcomes = await settleEach(announced, OBJECTS_AT_ONCE, (object) =>
+      this.#serially(`s3://${object.bucket}/${object.key}`, (url) => this.#handleObject(url, object, signal)),
+    );
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     // The objects that succeeded are recorded; on redelivery they are skipped as duplicates.
     if (failed !== undefined) throw failed.reason;
   };
 
-  #inOrder(object: AnnouncedObject, signal: AbortSignal): Promise<void> {
-    const url = `s3://${object.bucket}/${object.key}`;
+  /** Runs `task` after all earlier work on the object `url`: its events, and removals of its copy. */
+  #serially(url: string, task: (url: string) => Promise<void>): Promise<void> {
     const previous = this.#queues.get(url) ?? Promise.resolve();
-    const run = previous.then(() => this.#handleObject(url, object, signal));
+    const run = previous.then(() => task(url));
     const tail = run.catch(() => {});
     this.#queues.set(url, tail);
     void tail.then(() => {
@@ -151,16 +162,18 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
 
   async #handleObject(url: string, object: AnnouncedObject, signal: AbortSignal): Promise<void> {
     if (!this.#isAllowed(object)) return this.#skip(url, 'not-allowed');
-    if (object.sequencer !== undefined) {
-      const newest = this.#sequencers.get(url);
-      if (newest !== undefined && compareSequencers(object.sequencer, newest) < 0) return this.#skip(url, 'stale');
-    }
+    // S3 orders the events of one key by sequencer: an older one is stale, the same one is a
+    // redelivery (SQS delivers at least once). A newer one is handled even when it names an ETag
+    // seen before: content put back after a change, or after a removal, is a new version.
+    const order = this.#orderOf(url, object.sequencer);
+    if (order !== undefined && order < 0) return this.#skip(url, 'stale');
+    if (order === 0) return this.#skip(url, 'duplicate');
     if (object.kind === 'removed') {
       this.#noteSequencer(url, object.sequencer);
-      return this.#markRemoved(url);
+      return this.#markRemoved(url, object);
     }
-    if (object.eTag !== undefined) {
-      // At-least-once delivery: the same version again is a redelivery, unless it was removed since.
+    if (order === undefined && object.eTag !== undefined) {
+      // No sequencer to go by: the same ETag again is taken for a redelivery, unless removed since.
       const seen = this.#results.get(resultId(url, object.eTag));
       if (seen !== undefined && seen.deletedAt === undefined) return this.#skip(url, 'duplicate');
     }
@@ -168,6 +181,7 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
     const target = join(this.#workDir, fileName(url));
     let stats: TextStats;
     let etag: string;
+    let versionId: string | undefined;
     try {
       const downloaded = await downloadS3Object({
         client: this.#s3,
@@ -186,9 +200,11 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
       }
       stats = downloaded.verified;
       etag = downloaded.etag.replaceAll('"', '');
+      versionId = downloaded.versionId;
     } catch (error) {
       if (isS3SyncError(error) && error.code === 'ERR_PRECONDITION') {
         // Overwritten since the event: the newer version's own event will bring it.
+        this.#noteSequencer(url, object.sequencer);
         return this.#skip(url, 'superseded');
       }
       // Stopping, or a failure a retry may fix: SQS delivers the message again.
@@ -202,7 +218,12 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
       });
     }
     this.#noteSequencer(url, object.sequencer);
-    this.#record({ ...this.#base(url, object, etag), status: 'processed', stats });
+    this.#record({
+      ...this.#base(url, object, etag),
+      ...(versionId === undefined ? {} : { versionId }),
+      status: 'processed',
+      stats,
+    });
   }
 
   #base(url: string, object: AnnouncedObject, etag: string) {
@@ -214,6 +235,13 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
       etag,
       processedAt: new Date().toISOString(),
     };
+  }
+
+  /** -1 older, 0 the same, 1 newer than the newest sequencer handled for `url`; `undefined`: no way to tell. */
+  #orderOf(url: string, sequencer: string | undefined): number | undefined {
+    const newest = this.#sequencers.get(url);
+    if (sequencer === undefined || newest === undefined) return undefined;
+    return Math.sign(compareSequencers(sequencer, newest));
   }
 
   /** An error as a result shows it: the file-system layout of this host is not for API clients. */
@@ -246,32 +274,84 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
   #record(result: UploadResult): void {
     this.#results.delete(result.id);
     this.#results.set(result.id, result);
-    for (const evicted of trim(this.#results, this.#maxResults)) void this.#forget(evicted);
+    for (const evicted of trim(this.#results, this.#maxResults)) {
+      // After the work on its object queued so far: a download of it may be about to record.
+      void this.#serially(evicted.url, (url) => this.#forget(url));
+    }
     this.#logger.info?.({ id: result.id, url: result.url, status: result.status }, 'upload recorded');
     this.emit('result', result);
   }
 
-  async #markRemoved(url: string): Promise<void> {
+  /**
+   * A removal that names a version (in a versioned bucket, that version was deleted for good)
+   * marks the results of that version only; one without a version, or one that created a delete
+   * marker, marks them all. The copy goes once no result of the object is left standing.
+   */
+  async #markRemoved(url: string, object: AnnouncedObject): Promise<void> {
+    const oneVersion = object.versionId !== undefined && !/DeleteMarker/i.test(object.eventName ?? '');
     const deletedAt = new Date().toISOString();
     let marked = 0;
+    let standing = 0;
     for (const result of this.#results.values()) {
-      if (result.url === url && result.deletedAt === undefined) {
+      if (result.url !== url || result.deletedAt !== undefined) continue;
+      if (oneVersion && result.versionId !== object.versionId) {
+        standing++;
+      } else {
         result.deletedAt = deletedAt;
         marked++;
       }
     }
-    // The object is gone: so is our copy of it.
-    await rm(join(this.#workDir, fileName(url)), { force: true });
+    if (standing === 0) await rm(join(this.#workDir, fileName(url)), { force: true });
     this.emit('removed', { url, marked });
   }
 
-  /** Removes the copy of an evicted result's object, unless a newer result still refers to it. */
-  async #forget(evicted: UploadResult): Promise<void> {
-    for (const result of this.#results.values()) if (result.url === evicted.url) return;
-    await rm(join(this.#workDir, fileName(evicted.url)), { force: true }).catch((error: unknown) => {
-      this.#logger.warn?.({ err: this.#describe(error), url: evicted.url }, 'could not remove an evicted file');
-    });
+  /** Removes the copy of an evicted result's object, unless a result still refers to it. */
+  async #forget(url: string): Promise<void> {
+    let copyRemoved = false;
+    if (![...this.#results.values()].some((result) => result.url === url)) {
+      copyRemoved = await rm(join(this.#workDir, fileName(url)), { force: true }).then(
+        () => true,
+        (error: unknown) => {
+          this.#logger.warn?.({ err: this.#describe(error), url }, 'could not remove an evicted file');
+          return false;
+        },
+      );
+    }
+    this.emit('evicted', { url, copyRemoved });
   }
+}
+
+/**
+ * Removes the copies an earlier run of the processor left in `workDir`: results live in memory
+ * only, so no result refers to them any more. Only names {@link fileName} makes are touched.
+ */
+export async function removeEarlierCopies(workDir: string): Promise<number> {
+  const names = (await readdir(workDir)).filter((name) => COPY_NAME.test(name));
+  await Promise.all(names.map((name) => rm(join(workDir, name), { force: true })));
+  return names.length;
+}
+
+/** Like `Promise.allSettled(items.map(task))`, with at most `limit` tasks running at once. */
+export async function settleEach<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<PromiseSettledResult<void>[]> {
+  const outcomes: PromiseSettledResult<void>[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        await task(items[index] as T);
+        outcomes[index] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        outcomes[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return outcomes;
 }
 
 /** The id `/results/:id` takes: URL-safe, the same for the same object version. */
@@ -288,6 +368,9 @@ export function fileName(url: string): string {
   const safe = /^\.[A-Za-z0-9]{1,10}$/.test(extension) ? extension.toLowerCase() : '';
   return `${createHash('sha256').update(url).digest('hex').slice(0, 32)}${safe}`;
 }
+
+/** What {@link fileName} makes, and nothing else. */
+const COPY_NAME = /^[0-9a-f]{32}(\.[a-z0-9]{1,10})?$/;
 
 function trim<K, V>(map: Map<K, V>, max: number): V[] {
   const evicted: V[] = [];

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,6 +13,7 @@ import { upload } from '../../examples/s3-upload-processor/local.ts';
 import {
   fileName,
   resultId,
+  settleEach,
   UploadProcessor,
   type UploadProcessorEvents,
   type UploadProcessorOptions,
@@ -207,6 +209,14 @@ describe('examples/s3-upload-processor, in process', () => {
     expect((await get(`${running.url}/results/nope`, withKey)).status).toBe(404);
   });
 
+  it('answers 400 to a limit that is not a positive integer', async () => {
+    for (const limit of ['0', '-1', 'ten', '1.5']) {
+      const answer = await get(`${running.url}/results?limit=${limit}`, withKey);
+      expect(answer).toMatchObject({ status: 400, body: { error: 'bad_request' } });
+    }
+    expect((await get(`${running.url}/results?limit=1`, withKey)).body.results).toHaveLength(1);
+  });
+
   it('answers 401 without a key, and with a wrong key of the same or another length', async () => {
     const wrongSameLength = `${API_KEY.slice(0, -1)}X`;
     for (const headers of [
@@ -317,6 +327,169 @@ describe('UploadProcessor.handleMessage', () => {
     await expect.poll(async () => (await readdir(workDir)).length).toBe(2);
     expect(existsSync(join(workDir, fileName(`s3://${bucket}/evict-a.txt`)))).toBe(false);
   });
+
+  it('lets a removal S3 ordered before a new upload of the same content lose, whatever the arrival order', async () => {
+    const workDir = await tempDir();
+    const uploads = await processor({ workDir });
+    const url = `s3://${bucket}/comes-back.txt`;
+    const eTag = await put('comes-back.txt', 'the same content');
+    const events = [
+      s3EventBody({ bucket, key: 'comes-back.txt', eTag, sequencer: sequencer(1) }),
+      // Put again after the removal below, and delivered before it.
+      s3EventBody({ bucket, key: 'comes-back.txt', eTag, sequencer: sequencer(3) }),
+      s3EventBody({ bucket, key: 'comes-back.txt', eventName: 'ObjectRemoved:Delete', sequencer: sequencer(2) }),
+    ];
+    const skipped = collect(uploads, 'skipped', 1);
+    for (const body of events) await uploads.handleMessage(message(body), context());
+    expect(await skipped).toStrictEqual([{ url, reason: 'stale' }]);
+    expect(uploads.results()).toMatchObject([{ key: 'comes-back.txt', status: 'processed' }]);
+    expect(uploads.results()[0]?.deletedAt).toBeUndefined();
+    expect(readFileSync(join(workDir, fileName(url)), 'utf8')).toBe('the same content');
+  });
+
+  it('processes content put back after a change again: a newer sequencer is no redelivery', async () => {
+    const workDir = await tempDir();
+    const uploads = await processor({ workDir });
+    const url = `s3://${bucket}/reverted.txt`;
+    const first = await put('reverted.txt', 'first words');
+    await uploads.handleMessage(
+      message(s3EventBody({ bucket, key: 'reverted.txt', eTag: first, sequencer: sequencer(1) })),
+      context(),
+    );
+    const second = await put('reverted.txt', 'second words here');
+    await uploads.handleMessage(
+      message(s3EventBody({ bucket, key: 'reverted.txt', eTag: second, sequencer: sequencer(2) })),
+      context(),
+    );
+    expect(await put('reverted.txt', 'first words')).toBe(first);
+    const recorded = collect(uploads, 'result', 1);
+    await uploads.handleMessage(
+      message(s3EventBody({ bucket, key: 'reverted.txt', eTag: first, sequencer: sequencer(3) })),
+      context(),
+    );
+    expect(await recorded).toMatchObject([{ etag: first, stats: { words: 2 } }]);
+    expect(uploads.results()[0]).toMatchObject({ etag: first });
+    expect(readFileSync(join(workDir, fileName(url)), 'utf8')).toBe('first words');
+
+    // The same event again is a redelivery.
+    const skipped = collect(uploads, 'skipped', 1);
+    await uploads.handleMessage(
+      message(s3EventBody({ bucket, key: 'reverted.txt', eTag: first, sequencer: sequencer(3) })),
+      context(),
+    );
+    expect(await skipped).toStrictEqual([{ url, reason: 'duplicate' }]);
+  });
+
+  it('marks only the named version on a removal of one version; a delete marker marks them all', async () => {
+    const workDir = await tempDir();
+    const uploads = await processor({ workDir });
+    const url = `s3://${bucket}/versioned.txt`;
+    const copy = join(workDir, fileName(url));
+    const eTag = await put('versioned.txt', 'current version');
+    await uploads.handleMessage(
+      message(s3EventBody({ bucket, key: 'versioned.txt', eTag, sequencer: sequencer(1) })),
+      context(),
+    );
+    const removedOld = collect(uploads, 'removed', 1);
+    await uploads.handleMessage(
+      message(
+        s3EventBody({
+          bucket,
+          key: 'versioned.txt',
+          eventName: 'ObjectRemoved:Delete',
+          versionId: 'an-older-version',
+          sequencer: sequencer(2),
+        }),
+      ),
+      context(),
+    );
+    expect(await removedOld).toStrictEqual([{ url, marked: 0 }]);
+    expect(uploads.results()[0]?.deletedAt).toBeUndefined();
+    expect(existsSync(copy)).toBe(true);
+
+    const hidden = collect(uploads, 'removed', 1);
+    await uploads.handleMessage(
+      message(
+        s3EventBody({
+          bucket,
+          key: 'versioned.txt',
+          eventName: 'ObjectRemoved:DeleteMarkerCreated',
+          versionId: 'the-delete-marker',
+          sequencer: sequencer(3),
+        }),
+      ),
+      context(),
+    );
+    expect(await hidden).toStrictEqual([{ url, marked: 1 }]);
+    expect(existsSync(copy)).toBe(false);
+  });
+
+  it('keeps the copy of an evicted result while a newer download of the object is under way', async () => {
+    const workDir = await tempDir();
+    // While `hold` is set, GetObject of u waits for it.
+    let hold: Promise<void> | undefined;
+    const gated = new S3Client(emulator.clientConfig());
+    gated.middlewareStack.add(
+      (next) => async (args) => {
+        if ((args.input as { Key?: string }).Key === 'evict-race/u.txt') await hold;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    try {
+      const uploads = await processor({ s3: gated, workDir, maxResults: 1 });
+      const u = `s3://${bucket}/evict-race/u.txt`;
+      const created = (key: string, eTag: string, n: number) =>
+        message(s3EventBody({ bucket, key: `evict-race/${key}`, eTag, sequencer: sequencer(n) }));
+      await uploads.handleMessage(created('u.txt', await put('evict-race/u.txt', 'u, first'), 1), context());
+      const newer = await put('evict-race/u.txt', 'u, second');
+      const v = await put('evict-race/v.txt', 'v');
+      const order: string[] = [];
+      uploads.on('result', (result) => order.push(`result ${result.key}`));
+      uploads.on('evicted', (evicted) => order.push(`evicted ${evicted.url} ${evicted.copyRemoved}`));
+
+      let release!: () => void;
+      hold = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      // u's newer version is under way (held before its GetObject) when v's result evicts u's.
+      const uRun = uploads.handleMessage(created('u.txt', newer, 2), context());
+      await uploads.handleMessage(created('v.txt', v, 1), context());
+      release();
+      await uRun;
+      await expect.poll(() => order.length).toBe(4);
+      expect(order.slice(0, 2)).toStrictEqual(['result evict-race/v.txt', 'result evict-race/u.txt']);
+      expect(order).toContain(`evicted ${u} false`);
+      expect(readFileSync(join(workDir, fileName(u)), 'utf8')).toBe('u, second');
+    } finally {
+      gated.destroy();
+    }
+  });
+});
+
+describe('settleEach', () => {
+  it('runs at most `limit` tasks at once, and settles each like Promise.allSettled', async () => {
+    const releases: (() => void)[] = [];
+    let running = 0;
+    let most = 0;
+    const outcomes = settleEach([...Array(12).keys()], 4, async (item) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      running--;
+      if (item % 5 === 0) throw new Error(`item ${item}`);
+    });
+    expect(releases.length).toBe(4);
+    while (releases.length > 0) {
+      releases.shift()?.();
+      await new Promise(setImmediate);
+    }
+    const settled = await outcomes;
+    expect(most).toBe(4);
+    expect(settled.map((outcome) => outcome.status)).toStrictEqual(
+      [...Array(12).keys()].map((item) => (item % 5 === 0 ? 'rejected' : 'fulfilled')),
+    );
+  });
 });
 
 describe('examples/s3-upload-processor/local.ts upload', () => {
@@ -342,6 +515,56 @@ describe('examples/s3-upload-processor/local.ts upload', () => {
       expect(await recorded).toMatchObject([{ key: 'incoming/a note+1.txt', etag: sent.eTag, stats: { words: 5 } }]);
     } finally {
       await listener.stop();
+    }
+  });
+});
+
+describe('examples/s3-upload-processor, start and stop', () => {
+  const start = async (workDir: string, options: { httpCloseTimeoutMs?: number } = {}) =>
+    startUploadProcessor({
+      apiKey: API_KEY,
+      queueUrl: (await createQueue(emulator)).url,
+      allow: { buckets: [bucket] },
+      workDir,
+      port: 0,
+      s3,
+      sqs: emulator.sqs,
+      waitTimeSeconds: 1,
+      ...options,
+    });
+
+  it('removes the copies an earlier run left in the work directory, and nothing else', async () => {
+    const workDir = await tempDir();
+    const earlier = fileName(`s3://${bucket}/from-an-earlier-run.txt`);
+    await writeFile(join(workDir, earlier), 'no result refers to it any more');
+    await writeFile(join(workDir, 'README.txt'), 'not a copy');
+    const running = await start(workDir);
+    try {
+      expect((await readdir(workDir)).sort()).toStrictEqual(['README.txt']);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('stops though a client never finishes its request', async () => {
+    const running = await start(await tempDir(), { httpCloseTimeoutMs: 50 });
+    const { port } = new URL(running.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    // Half a request: Node stops timing out unfinished headers once the server is closing.
+    socket.write('GET /results HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const closed = once(socket, 'close');
+    await running.stop();
+    await closed;
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('refuses an API key no client could send', async () => {
+    for (const apiKey of ['schlüssel-für-die-ergebnisse', 'correct horse battery staple']) {
+      const config = { apiKey, queueUrl: 'http://127.0.0.1:1/q', allow: { buckets: [bucket] }, port: 0 };
+      await expect(
+        startUploadProcessor({ ...config, workDir: await tempDir(), s3, sqs: emulator.sqs }),
+      ).rejects.toThrow('printable ASCII characters without spaces');
     }
   });
 });
@@ -455,6 +678,8 @@ describe('examples/s3-upload-processor, as a process', () => {
     });
     const [code] = await once(child, 'exit');
     expect(code).toBe(1);
-    expect(stderr).toContain('API_KEY must be a secret of at least 16 characters; it is not set');
+    expect(stderr).toContain(
+      'API_KEY must be a secret of at least 16 printable ASCII characters without spaces; it is not set',
+    );
   });
 });

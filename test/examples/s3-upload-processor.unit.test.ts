@@ -132,6 +132,9 @@ describe('configFromEnv', () => {
 
   it.each([
     ['API_KEY', 'short-secret'],
+    ['API_KEY', 'schlüssel-für-die-ergebnisse'],
+    ['API_KEY', 'correct horse battery staple'],
+    ['ALLOWED_KEY_PREFIXES', ' , '],
     ['QUEUE_URL', 'uploads'],
     ['ALLOWED_BUCKETS', 'Not_A_Bucket'],
     ['PORT', '70000'],
