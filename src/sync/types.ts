@@ -37,7 +37,7 @@ export interface S3SyncOptions<T = unknown> {
   /**
    * One fixed object to keep `target` in step with: messages only trigger a sync of it (a message
    * naming another object is skipped, `not-allowed`). Fetched by `start()`, and by the reconcile
-   * timer. Give `source` or `allow` (or both: then `source` is fetched at start-up).
+   * timer. Give either `source` or `allow`, not both (construction throws with both or neither).
    */
   readonly source?: string | S3Location;
   /** Objects a message may name. Anything else is acknowledged, reported and never fetched. */
