@@ -29,6 +29,8 @@ RUN echo '{"name":"s3-sqs-sync-image","private":true}' > package.json \
 FROM node:24-slim
 # tini as PID 1 reaps the orphaned grandchildren of --exec and --verify-cmd commands; node as
 # PID 1 would leave them as zombies until the container stops.
+# tini forwards the signals it gets to node: TERM and INT stop `sync`; HUP is logged and ignored,
+# so `kill -HUP 1` in this container reaches no service (use --signal with --pid-file instead).
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*

@@ -12,17 +12,22 @@ export interface UpdateInfo {
 }
 
 /**
- * The sidecar's static AWS credentials are not handed to `--exec` and `--verify-cmd`: those reload
- * or check a local file and need no AWS access, and a hook that prints its environment (or a
- * third-party checker) would otherwise put the secret in someone's logs. A hook that does need AWS
- * gets it the usual ways (a role, a profile, the container credential endpoint), which stay.
+ * `--exec` and `--verify-cmd` get no `AWS_*` variable: they reload or check a local file and need
+ * no AWS access, and a hook that prints its environment (or a third-party checker) would put what
+ * those variables hold or point at in someone's logs or hands. Many of them are credentials or lead
+ * to them (keys and session tokens, the container credential endpoint and its authorization token,
+ * the web identity token file and role, profiles and the files that hold them), the SDK adds new
+ * ones from time to time, and the rest (region, endpoints) are of no use without them: a prefix
+ * keeps up where a list of names would not.
  */
-const WITHHELD_ENV = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
+function isWithheld(name: string): boolean {
+  return name.toUpperCase().startsWith('AWS_');
+}
 
-/** This process's environment without the variables in {@link WITHHELD_ENV}. */
+/** This process's environment without the variables {@link isWithheld} names. */
 export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const copy = { ...env };
-  for (const name of WITHHELD_ENV) delete copy[name];
+  const copy: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) if (!isWithheld(name)) copy[name] = value;
   return copy;
 }
 

@@ -14,23 +14,26 @@ Commands:
 Run "s3-sqs-sync <command> --help" for a command's flags. Documentation: docs/cli.md.
 `;
 
-export const SYNC_HELP = `Usage: s3-sqs-sync sync --queue-url URL --target PATH (--source S3_URL | --allow-bucket B) [flags]
+export const SYNC_HELP = `Usage: s3-sqs-sync sync (--queue-url URL | --queue-url-file FILE) --target PATH (--source S3_URL | --allow-bucket B) [flags]
 
 Keeps --target in step with S3: fetches the object at start, then on every message the queue
 receives. A new version replaces the file atomically, only once it is checked.
 
-What to fetch (flags win over the environment; variable names behind --env-prefix; --source drops the
-allow-list variables, --allow-bucket/--allow-prefix drop MCP_REGISTRY_S3_URL):
+What to fetch (a flag wins over its variable, which is then not read; variable names behind
+--env-prefix; --source drops the allow-list variables, --allow-bucket/--allow-prefix drop
+MCP_REGISTRY_S3_URL and keep the other half of the allow-list):
   --source URL               one fixed object (s3://bucket/key or any S3 URL)  [MCP_REGISTRY_S3_URL]
   --allow-bucket NAME        a bucket messages may name; repeatable  [MCP_REGISTRY_S3_ALLOWED_BUCKETS]
   --allow-prefix PREFIX      a key prefix within them; repeatable  [MCP_REGISTRY_S3_ALLOWED_KEY_PREFIXES]
   --queue-url URL            this replica's own SQS queue  [MCP_REGISTRY_SQS_QUEUE_URL]
+  --queue-url-file FILE      read it at start from FILE: the URL alone, or the JSON that
+                             "replica-queue create" prints
   --target PATH              the file to keep  [MCP_REGISTRY_JSON_FILE_PATH]
   --reconcile-interval DUR   also check the object this often (e.g. 5m; 0 = off)  [MCP_REGISTRY_RECONCILE_INTERVAL_MS]
   --wait-time-seconds N      SQS long-poll wait, 0-20 (default 20)  [MCP_REGISTRY_SQS_WAIT_TIME_SECONDS]
   --max-bytes SIZE           refuse larger objects (e.g. 64MiB; default 512MiB). Checking JSON takes
                              about 6 times the file's size in memory: fit it to the memory limit
-  --expected-bucket-owner ID the account that must own the bucket
+  --expected-bucket-owner ID the 12-digit account id that must own the bucket
   --env-prefix PREFIX        prefix of the variables above (default MCP_REGISTRY_)
 
 Checks before the file is replaced:
@@ -73,9 +76,11 @@ export const REPLICA_HELP = `Usage: s3-sqs-sync replica-queue <create|delete|swe
 
   create --topic-arn ARN [--prefix P] [--replica-id ID]
       Makes a queue that only the topic may send to and subscribes it (raw delivery).
-      Prints { queueUrl, queueArn, queueName, replicaId, subscriptionArn } as JSON.
-  delete --queue-url URL [--subscription-arn ARN]
-      Unsubscribes (when given) and deletes the queue. A queue or subscription already gone is fine.
+      Prints { queueUrl, queueArn, queueName, replicaId, topicArn, subscriptionArn } as JSON
+      (write it to a file for sync --queue-url-file and delete --queue-url-file).
+  delete (--queue-url URL [--subscription-arn ARN] | --queue-url-file FILE)
+      Unsubscribes (when given, or named in the file) and deletes the queue. A queue or
+      subscription already gone is fine.
   sweep --older-than-ms N [--prefix P] [--topic-arn ARN] [--dry-run]
       Removes replica queues whose last heartbeat is older than N ms (at least 60000), with their
       subscriptions. Prints { removed, kept, ignored, failed } as JSON. sync refreshes its replica

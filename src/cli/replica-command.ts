@@ -3,6 +3,7 @@ import { createReplicaQueue, sweepReplicaQueues } from 's3-sqs-sync';
 import { parseFlags, parseInteger, UsageError } from './args.ts';
 import { snsClient, sqsClient } from './aws.ts';
 import { REPLICA_HELP } from './help.ts';
+import { readQueueFile } from './queue-file.ts';
 import type { CommandIo } from './sync-command.ts';
 
 const help = { help: { type: 'boolean', short: 'h' } } as const;
@@ -71,11 +72,18 @@ export async function runReplicaQueue(argv: readonly string[], io: CommandIo): P
     const { values } = parseFlags('replica-queue delete', rest, {
       ...help,
       'queue-url': { type: 'string' },
+      'queue-url-file': { type: 'string' },
       'subscription-arn': { type: 'string' },
     });
     if (values.help === true) return showHelp();
-    const queueUrl = required('queue-url', values['queue-url']);
-    const subscriptionArn = values['subscription-arn'];
+    const file = values['queue-url-file'];
+    if (file !== undefined && values['queue-url'] !== undefined) {
+      throw new UsageError('give --queue-url or --queue-url-file, not both');
+    }
+    // The file `create` wrote names the subscription too, so a preStop hook needs only the file.
+    const fromFile = file === undefined ? undefined : readQueueFile('queue-url-file', file);
+    const queueUrl = fromFile?.queueUrl ?? required('queue-url', values['queue-url']);
+    const subscriptionArn = values['subscription-arn'] ?? fromFile?.subscriptionArn;
     const [sqs, sns] = await Promise.all([sqsClient(io.env), snsClient()]);
     try {
       // Unsubscribe first: a subscription left pointing at a deleted queue is what a sweep cannot see.

@@ -16,6 +16,7 @@ interface AjvValidate {
 }
 interface AjvInstance {
   compile(schema: object): AjvValidate;
+  addMetaSchema(schema: object): AjvInstance;
 }
 type AjvConstructor = new (options: Record<string, unknown>) => AjvInstance;
 
@@ -29,15 +30,19 @@ function pointerToPath(pointer: string): PropertyKey[] {
     .map((part) => (/^(0|[1-9]\d*)$/.test(part) ? Number(part) : part));
 }
 
-/** Ajv's draft by `$schema`: 2020-12 and 2019-09 have their own classes; the default class reads draft-07 and draft-06. */
-function ajvModule(schema: Record<string, unknown>): string {
+/**
+ * Ajv's draft by `$schema`: 2020-12 and 2019-09 have their own classes; the default class reads
+ * draft-07, and draft-06 once its meta-schema (shipped with Ajv, not loaded by default) is added.
+ */
+function ajvModule(schema: Record<string, unknown>): { readonly module: string; readonly metaSchema?: string } {
   const declared = typeof schema.$schema === 'string' ? schema.$schema : '';
-  if (declared.includes('2020-12')) return 'ajv/dist/2020';
-  if (declared.includes('2019-09')) return 'ajv/dist/2019';
+  if (declared.includes('2020-12')) return { module: 'ajv/dist/2020' };
+  if (declared.includes('2019-09')) return { module: 'ajv/dist/2019' };
+  if (declared.includes('draft-06')) return { module: 'ajv', metaSchema: 'ajv/dist/refs/json-schema-draft-06.json' };
   if (declared.includes('draft-04') || declared.includes('draft-03')) {
     throw new UsageError(`--schema: ${declared} is not supported; use draft-06, draft-07, 2019-09 or 2020-12`);
   }
-  return 'ajv';
+  return { module: 'ajv' };
 }
 
 /**
@@ -59,11 +64,14 @@ export async function compileSchema(
   }
   // Ajv is CommonJS: require gives the class itself, where import() would need `.default.default` under some loaders.
   const require = createRequire(import.meta.url);
-  const Ajv = require(ajvModule(schema as Record<string, unknown>)) as AjvConstructor;
+  const draft = ajvModule(schema as Record<string, unknown>);
+  const Ajv = require(draft.module) as AjvConstructor;
   let validate: AjvValidate;
   try {
     // strict: false accepts the annotations real schemas carry (`example`, vendor keywords).
-    validate = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(schema);
+    const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+    if (draft.metaSchema !== undefined) ajv.addMetaSchema(require(draft.metaSchema) as object);
+    validate = ajv.compile(schema);
   } catch (error) {
     throw new UsageError(`--schema: ${schemaPath} is not a valid JSON Schema: ${(error as Error).message}`);
   }

@@ -40,7 +40,7 @@ type Events = StoreEventMap<SyncedFile>;
 
 /** The command's store: a {@link ReloadableStore} that a stop can cut short. */
 export interface CliStore extends ReloadableStore<SyncedFile> {
-  /** Kills any running `--verify-cmd` (its stage rejects); a stage that would run one from now on rejects at once. */
+  /** Kills any running `--verify-cmd` (its stage rejects with `ERR_CLOSED`, not a refusal); a stage that would run one from now on rejects at once. */
   abort(): void;
 }
 

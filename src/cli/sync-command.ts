@@ -92,7 +92,7 @@ function wire(sync: S3Sync<SyncedFile>, config: SyncConfig, logger: CliLogger, e
 }
 
 /**
- * `s3-sqs-sync sync`: runs the pipeline until SIGTERM or SIGINT. Resolves with the exit code:
+ * `s3-sqs-sync sync`: runs the pipeline until SIGTERM or SIGINT (SIGHUP is logged and ignored). Resolves with the exit code:
  * 0 after a clean stop, 1 when the start failed, 2 for bad flags or an unusable target directory.
  */
 export async function runSync(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -185,11 +185,17 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
     }
     void shutdown(0, signal);
   };
+  // Node exits on SIGHUP by default, and an init (tini in the image, `docker run --init`) forwards
+  // one sent to pid 1. A sidecar must not stop because a HUP meant for the service reached it; the
+  // command reads no configuration it could reload, so it says so and carries on.
+  const onHangUp = () => logger.info('SIGHUP ignored: nothing to reload', { signal: 'SIGHUP' });
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onHangUp);
   void finished.finally(() => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHangUp);
   });
 
   if (config.health !== undefined) {

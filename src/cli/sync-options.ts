@@ -4,6 +4,7 @@ import type { SignalTarget } from './after-update.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from './after-update.ts';
 import { parseChoice, parseDuration, parseFlags, parseInteger, parseSignal, parseSize, UsageError } from './args.ts';
 import type { LevelName, LogFormat } from './logger.ts';
+import { readQueueFile } from './queue-file.ts';
 import type { FileFormat } from './store.ts';
 
 export const SYNC_FLAGS = {
@@ -11,6 +12,7 @@ export const SYNC_FLAGS = {
   'allow-bucket': { type: 'string', multiple: true },
   'allow-prefix': { type: 'string', multiple: true },
   'queue-url': { type: 'string' },
+  'queue-url-file': { type: 'string' },
   target: { type: 'string' },
   'reconcile-interval': { type: 'string' },
   'wait-time-seconds': { type: 'string' },
@@ -77,24 +79,57 @@ function fromEnv(env: NodeJS.ProcessEnv, prefix: string) {
   }
 }
 
+/** Which variables (behind the prefix) a flag replaces. */
+const REPLACED_BY: Readonly<Record<string, readonly string[]>> = {
+  'queue-url': ['SQS_QUEUE_URL'],
+  'queue-url-file': ['SQS_QUEUE_URL'],
+  target: ['JSON_FILE_PATH'],
+  'reconcile-interval': ['RECONCILE_INTERVAL_MS'],
+  'wait-time-seconds': ['SQS_WAIT_TIME_SECONDS'],
+  // What to fetch is one setting with two kinds: a flag of either kind replaces all three variables
+  // (an allow-list flag keeps the other half of the list from the environment, read on its own).
+  source: ['S3_URL', 'S3_ALLOWED_BUCKETS', 'S3_ALLOWED_KEY_PREFIXES'],
+  'allow-bucket': ['S3_URL', 'S3_ALLOWED_BUCKETS', 'S3_ALLOWED_KEY_PREFIXES'],
+  'allow-prefix': ['S3_URL', 'S3_ALLOWED_BUCKETS', 'S3_ALLOWED_KEY_PREFIXES'],
+};
+
 /**
- * The environment minus what a flag replaces, so that an inherited variable of the other kind does
- * not conflict with the flag: `--source` drops the allow-list variables, `--allow-bucket` or
- * `--allow-prefix` drops `S3_URL`. What is left is validated as a whole, so a conflict within the
- * environment alone is still refused, naming the variables.
+ * The environment minus what a flag replaces, so that a variable a flag overrides is neither
+ * required nor checked: an inherited `S3_URL` cannot conflict with `--allow-bucket`, and
+ * `SQS_ENABLED=true` with a malformed `SQS_QUEUE_URL` cannot refuse `--queue-url`. `SQS_ENABLED`
+ * always goes: running the command is enabling it, and with it set `s3SyncOptionsFromEnv` would
+ * require variables the flags give. What is left is validated as a whole, so a conflict within
+ * the environment alone is still refused, naming the variables.
  */
-function withoutOverridden(
+function withoutReplaced(
   env: NodeJS.ProcessEnv,
   prefix: string,
-  sourceFlag: boolean,
-  allowFlag: boolean,
+  flags: Readonly<Record<string, unknown>>,
 ): NodeJS.ProcessEnv {
-  const dropped = sourceFlag ? ['S3_ALLOWED_BUCKETS', 'S3_ALLOWED_KEY_PREFIXES'] : allowFlag ? ['S3_URL'] : [];
-  if (dropped.length === 0) return env;
   const kept = { ...env };
-  for (const suffix of dropped) delete kept[prefix + suffix];
+  delete kept[`${prefix}SQS_ENABLED`];
+  for (const [flag, suffixes] of Object.entries(REPLACED_BY)) {
+    if (flags[flag] === undefined) continue;
+    for (const suffix of suffixes) delete kept[prefix + suffix];
+  }
   return kept;
 }
+
+/** A comma-separated list variable, read as `s3SyncOptionsFromEnv` reads it; set but empty is an error naming it. */
+function envList(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') return undefined;
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length === 0)
+    throw new UsageError(`${name} must be a comma-separated list, received ${JSON.stringify(value)}`);
+  return items;
+}
+
+const QUEUE_URL = /^https?:\/\/\S+$/;
+const ACCOUNT_ID = /^\d{12}$/;
 
 /**
  * The `sync` command's settings: flags first, then the variables `s3SyncOptionsFromEnv` reads
@@ -115,15 +150,29 @@ export function parseSyncArgs(
       'give --source or --allow-bucket/--allow-prefix, not both (one fixed object, or an allow-list)',
     );
   }
-  const envConfig = fromEnv(withoutOverridden(env, envPrefix, sourceFlag !== undefined, allowFlag), envPrefix);
+  const envConfig = fromEnv(withoutReplaced(env, envPrefix, flags), envPrefix);
 
-  const queueUrl = nonEmpty('queue-url', flags['queue-url']) ?? envConfig.sqs.queueUrl;
-  if (queueUrl === '') throw new UsageError('--queue-url is required (or MCP_REGISTRY_SQS_QUEUE_URL)');
-  if (!/^https?:\/\/\S+$/.test(queueUrl)) {
-    throw new UsageError(`--queue-url must be an SQS queue URL, received ${JSON.stringify(queueUrl)}`);
+  const queueUrlFlag = nonEmpty('queue-url', flags['queue-url']);
+  const queueUrlFile = nonEmpty('queue-url-file', flags['queue-url-file']);
+  if (queueUrlFlag !== undefined && queueUrlFile !== undefined) {
+    throw new UsageError('give --queue-url or --queue-url-file, not both');
+  }
+  if (queueUrlFlag !== undefined && !QUEUE_URL.test(queueUrlFlag)) {
+    throw new UsageError(`--queue-url must be an SQS queue URL, received ${JSON.stringify(queueUrlFlag)}`);
+  }
+  const envQueueUrl = envConfig.sqs.queueUrl;
+  if (queueUrlFlag === undefined && queueUrlFile === undefined && envQueueUrl !== '' && !QUEUE_URL.test(envQueueUrl)) {
+    throw new UsageError(`${envPrefix}SQS_QUEUE_URL must be an SQS queue URL, received ${JSON.stringify(envQueueUrl)}`);
+  }
+  const queueUrl =
+    queueUrlFlag ??
+    (queueUrlFile === undefined ? undefined : readQueueFile('queue-url-file', resolve(queueUrlFile)).queueUrl) ??
+    envQueueUrl;
+  if (queueUrl === '') {
+    throw new UsageError(`--queue-url is required (or --queue-url-file, or ${envPrefix}SQS_QUEUE_URL)`);
   }
   const targetFlag = nonEmpty('target', flags.target) ?? envConfig.target;
-  if (targetFlag === '') throw new UsageError('--target is required (or MCP_REGISTRY_JSON_FILE_PATH)');
+  if (targetFlag === '') throw new UsageError(`--target is required (or ${envPrefix}JSON_FILE_PATH)`);
   const target = isAbsolute(targetFlag) ? targetFlag : resolve(targetFlag);
 
   let source: S3Location | undefined = envConfig.source;
@@ -136,8 +185,12 @@ export function parseSyncArgs(
     }
     if (source.key === '') throw new UsageError(`--source must name an object, not a bucket: ${sourceFlag}`);
   }
-  const buckets = flags['allow-bucket'] ?? envConfig.allow?.buckets;
-  const keyPrefixes = flags['allow-prefix'] ?? envConfig.allow?.keyPrefixes;
+  // One allow-list flag keeps the other half of the list from the environment.
+  const buckets =
+    flags['allow-bucket'] ?? (allowFlag ? envList(env, `${envPrefix}S3_ALLOWED_BUCKETS`) : envConfig.allow?.buckets);
+  const keyPrefixes =
+    flags['allow-prefix'] ??
+    (allowFlag ? envList(env, `${envPrefix}S3_ALLOWED_KEY_PREFIXES`) : envConfig.allow?.keyPrefixes);
   if (keyPrefixes !== undefined && buckets === undefined) throw new UsageError('--allow-prefix needs --allow-bucket');
   if (source === undefined && buckets === undefined) {
     throw new UsageError('--source or --allow-bucket is required: a message must never choose the bucket');
@@ -166,6 +219,11 @@ export function parseSyncArgs(
   const verifyCommand = nonEmpty('verify-cmd', flags['verify-cmd']);
   const exec = nonEmpty('exec', flags.exec);
   const expectedBucketOwner = nonEmpty('expected-bucket-owner', flags['expected-bucket-owner']);
+  if (expectedBucketOwner !== undefined && !ACCOUNT_ID.test(expectedBucketOwner)) {
+    throw new UsageError(
+      `--expected-bucket-owner must be a 12-digit AWS account id, received ${JSON.stringify(expectedBucketOwner)}`,
+    );
+  }
 
   return {
     help: false,

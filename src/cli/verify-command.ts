@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ValidationError } from 's3-sqs-sync';
+import { ClosedError, ValidationError } from 's3-sqs-sync';
 import { childEnv, killGroup } from './after-update.ts';
 import type { CliLogger } from './logger.ts';
 
@@ -31,9 +31,12 @@ export interface VerifyCommandOptions {
 /**
  * Runs the verify command on `candidatePath`; resolves when it exits 0, rejects with a
  * `ValidationError` (`ERR_VALIDATION`) naming the exit code or signal when it exits otherwise, is
- * killed, outlasts `timeoutMs`, or `signal` aborts. Its process group is killed on timeout and on
- * abort so a shell's children go too. It settles on the shell's exit, not on its pipes closing: a
- * grandchild that left the group may hold the pipes open for ever.
+ * killed, or outlasts `timeoutMs`. When `signal` aborts it rejects with a `ClosedError`
+ * (`ERR_CLOSED`) instead: a stop says nothing about the file, and the pipeline counts a refusal as
+ * permanent and deletes the message, while a closed store's failure hands the message back for
+ * the next process. Its process group is killed on timeout and on abort so a shell's children go
+ * too. It settles on the shell's exit, not on its pipes closing: a grandchild that left the group
+ * may hold the pipes open for ever.
  */
 export function runVerifyCommand(
   options: VerifyCommandOptions,
@@ -50,8 +53,13 @@ export function runVerifyCommand(
         ...(cause === undefined ? {} : { cause }),
       });
     };
+    const stopping = (why: string) =>
+      new ClosedError(`--verify-cmd did not finish: ${why}`, {
+        path: target,
+        ...(signal?.reason === undefined ? {} : { cause: signal.reason }),
+      });
     if (signal?.aborted === true) {
-      reject(refuse('the command is stopping'));
+      reject(stopping('the command is stopping'));
       return;
     }
     const child = spawn('sh', ['-c', verifyScript(command), 's3-sqs-sync-verify', candidatePath], {
@@ -66,7 +74,7 @@ export function runVerifyCommand(
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     let settled = false;
-    const settle = (error?: ValidationError) => {
+    const settle = (error?: ValidationError | ClosedError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -84,7 +92,7 @@ export function runVerifyCommand(
     }, timeoutMs);
     const onAbort = () => {
       killGroup(child, 'SIGKILL');
-      settle(refuse('the command is stopping, so it was killed'));
+      settle(stopping('the command is stopping, so it was killed'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     child.once('error', (error) => settle(refuse('it could not be started', error)));

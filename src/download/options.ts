@@ -145,6 +145,17 @@ export interface DownloadOptions<V = unknown> {
 /** The largest delay setTimeout can hold; a larger one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * Throws a TypeError naming `expectedBucketOwner` unless it is absent or a 12-digit account id.
+ * Shared with `createS3Sync`, which must refuse a bad one when it is created: passed on to every
+ * download, it would fail each update instead, and be retried for ever.
+ */
+export function checkExpectedBucketOwner(value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || !/^\d{12}$/.test(value))) {
+    throw new TypeError(`Expected \`expectedBucketOwner\` to be a 12-digit AWS account id, received ${String(value)}`);
+  }
+}
+
 /** Validates `options` and returns the source location, or throws a TypeError or RangeError. */
 export function checkOptions(options: DownloadOptions<unknown>): S3Location {
   if (typeof options !== 'object' || options === null) throw new TypeError('Expected an options object');
@@ -155,11 +166,7 @@ export function checkOptions(options: DownloadOptions<unknown>): S3Location {
   checkOptionalString('ifNoneMatch', options.ifNoneMatch);
   checkOptionalString('ifMatch', options.ifMatch);
   checkOptionalString('versionId', options.versionId);
-  if (options.expectedBucketOwner !== undefined && !/^\d{12}$/.test(String(options.expectedBucketOwner))) {
-    throw new TypeError(
-      `Expected \`expectedBucketOwner\` to be a 12-digit AWS account id, received ${String(options.expectedBucketOwner)}`,
-    );
-  }
+  checkExpectedBucketOwner(options.expectedBucketOwner);
   checkPassThrough(options.getObjectInput);
   checkOptionalPositive('maxBytes', options.maxBytes, true);
   const idle = options.idleTimeoutMs;

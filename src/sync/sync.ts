@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
 import { sweepTempFiles } from '../download/download.ts';
+import { checkExpectedBucketOwner } from '../download/options.ts';
 import { ClosedError, isS3SyncError, type S3SyncError } from '../errors.ts';
 import { TypedEvents } from '../events.ts';
 import { defaultRetryDelaySeconds, SqsListener } from '../sqs/listener.ts';
@@ -75,6 +76,7 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
       throw new TypeError('Expected `store` to be a ReloadableStore');
     }
     checkOptionalPositive('maxBytes', options.maxBytes, true);
+    checkExpectedBucketOwner(options.expectedBucketOwner);
     checkOptionalInteger('reconcileIntervalMs', options.reconcileIntervalMs, 0, MAX_TIMER_MS);
     // Under a minute, a message that can never succeed comes back almost at once: a hot loop.
     checkOptionalInteger('permanentRetryDelaySeconds', options.permanentRetryDelaySeconds, 60, 43_200);

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkSignalConfig, commandLabel, ExecRunner, sendSignal } from '../../src/cli/after-update.ts';
+import { checkSignalConfig, childEnv, commandLabel, ExecRunner, sendSignal } from '../../src/cli/after-update.ts';
 import { UsageError } from '../../src/cli/args.ts';
 import { type CliLogger, createLogger } from '../../src/cli/logger.ts';
 import { alive, pidFrom } from '../support/processes.ts';
@@ -39,6 +39,37 @@ async function listeningProcess(): Promise<{ child: ChildProcess; received: stri
   });
   await started;
   return { child, received };
+}
+
+/** What the AWS SDK reads to find credentials, in every form a container or a laptop gives them. */
+const CREDENTIAL_ENV: Readonly<Record<string, string>> = {
+  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'secret-value',
+  AWS_SESSION_TOKEN: 'token-value',
+  AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-token',
+  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/var/run/secrets/pods.eks.amazonaws.com/token',
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials',
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/abc',
+  AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+  AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/registry',
+  AWS_ROLE_SESSION_NAME: 'registry',
+  AWS_PROFILE: 'prod',
+  AWS_SHARED_CREDENTIALS_FILE: '/etc/aws/credentials',
+  AWS_CONFIG_FILE: '/etc/aws/config',
+  AWS_REGION: 'eu-west-1',
+  aws_lowercase_is_the_same_to_windows: 'x',
+};
+
+/** Sets `values` in `process.env`; returns what puts it back. */
+function setEnv(values: Readonly<Record<string, string>>): () => void {
+  const saved = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, values);
+  return () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
 }
 
 const update = (version: number) => ({ version, etag: `"e${version}"`, target: '/srv/registry.json' });
@@ -156,6 +187,22 @@ describe('ExecRunner', () => {
     expect(await readFile(seen, 'utf8')).toBe('none none\n');
   });
 
+  it('hands the command no AWS_* variable: no credential, token, token file, role, profile or credential endpoint', async () => {
+    const seen = join(dir, 'env.txt');
+    const restore = setEnv(CREDENTIAL_ENV);
+    try {
+      const runner = new ExecRunner(`env > '${seen}'`, logger);
+      runner.submit(update(1));
+      await runner.close();
+    } finally {
+      restore();
+    }
+    const names = (await readFile(seen, 'utf8')).split('\n').map((line) => line.split('=')[0]);
+    expect(names.filter((name) => name?.toUpperCase().startsWith('AWS_'))).toEqual([]);
+    expect(names).toContain('S3_SYNC_VERSION');
+    expect(names).toContain('PATH');
+  });
+
   it('refuses a timeout that is not a positive integer', () => {
     expect(() => new ExecRunner('true', logger, { timeoutMs: 0 })).toThrow(RangeError);
   });
@@ -250,5 +297,15 @@ describe('checkSignalConfig', () => {
   it('refuses --pid 1 and its own pid', () => {
     expect(() => checkSignalConfig('SIGHUP', { pid: 1 })).toThrow(UsageError);
     expect(() => checkSignalConfig('SIGHUP', { pid: process.pid })).toThrow(/--pid must not be this process/);
+  });
+});
+
+describe('childEnv', () => {
+  it('keeps everything but the AWS_* variables', () => {
+    expect(childEnv({ ...CREDENTIAL_ENV, PATH: '/bin', HOME: '/home/app', LANG: 'C' })).toEqual({
+      PATH: '/bin',
+      HOME: '/home/app',
+      LANG: 'C',
+    });
   });
 });

@@ -121,6 +121,20 @@ describe('s3-sqs-sync', () => {
         ['sync', '--queue-url', QUEUE, '--target', '/tmp/x.json', '--allow-prefix', 'v0/'],
         /--allow-prefix needs --allow-bucket/,
       ],
+      [
+        [
+          'sync',
+          '--queue-url',
+          QUEUE,
+          '--target',
+          '/tmp/x.json',
+          '--source',
+          's3://b-1/k',
+          '--expected-bucket-owner',
+          'abc',
+        ],
+        /--expected-bucket-owner must be a 12-digit AWS account id, received "abc"/,
+      ],
       [['replica-queue', 'create'], /--topic-arn is required/],
       [['replica-queue', 'sweep', '--older-than-ms', '10'], /--older-than-ms must be an integer from 60000/],
     ])('%j exits 2 with a message', async (args, message) => {

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.ts';
 import { parseSyncArgs, type SyncConfig } from '../../src/cli/sync-options.ts';
 
@@ -69,5 +72,106 @@ describe('sync: flags win over the environment', () => {
       MCP_REGISTRY_S3_ALLOWED_BUCKETS: 'other-bucket',
     });
     expect(error.message).toMatch(/MCP_REGISTRY_S3_ALLOWED_BUCKETS.*MCP_REGISTRY_S3_URL/);
+  });
+});
+
+describe('sync: a variable a flag replaces is neither required nor checked', () => {
+  it('takes --queue-url although MCP_REGISTRY_SQS_ENABLED=true comes without a queue URL variable', () => {
+    const result = config(['--source', 's3://bucket-x/k.json'], { MCP_REGISTRY_SQS_ENABLED: 'true' });
+    expect(result.queueUrl).toBe('http://127.0.0.1:9/000000000000/q');
+    expect(result.target).toBe('/tmp/f.json');
+  });
+
+  it('takes --queue-url and --target over malformed or empty variables they replace', () => {
+    const result = config(['--source', 's3://bucket-x/k.json', '--wait-time-seconds', '5'], {
+      MCP_REGISTRY_SQS_ENABLED: 'true',
+      MCP_REGISTRY_SQS_QUEUE_URL: 'not a url',
+      MCP_REGISTRY_JSON_FILE_PATH: '',
+      MCP_REGISTRY_SQS_WAIT_TIME_SECONDS: '99',
+    });
+    expect(result.queueUrl).toBe('http://127.0.0.1:9/000000000000/q');
+    expect(result.waitTimeSeconds).toBe(5);
+  });
+
+  it('--allow-bucket keeps inherited key prefixes instead of refusing them for want of buckets', () => {
+    const result = config(['--allow-bucket', 'registry-prod'], { MCP_REGISTRY_S3_ALLOWED_KEY_PREFIXES: 'v0/, v1/' });
+    expect(result.allow).toEqual({ buckets: ['registry-prod'], keyPrefixes: ['v0/', 'v1/'] });
+  });
+
+  it('still names a malformed queue URL variable when no flag replaces it', () => {
+    expect(() =>
+      parseSyncArgs(['--target', '/tmp/f.json', '--source', 's3://bucket-x/k'], { MCP_REGISTRY_SQS_QUEUE_URL: 'nope' }),
+    ).toThrow(/MCP_REGISTRY_SQS_QUEUE_URL must be an SQS queue URL/);
+  });
+});
+
+describe('sync: --expected-bucket-owner', () => {
+  it('takes a 12-digit account id', () => {
+    const result = config(['--source', 's3://bucket-x/k', '--expected-bucket-owner', '123456789012'], {});
+    expect(result.expectedBucketOwner).toBe('123456789012');
+  });
+
+  it.each(['abc', '12345678901', '1234567890123', ' 123456789012'])('refuses %j as a usage error', (owner) => {
+    const error = usageError(['--source', 's3://bucket-x/k', '--expected-bucket-owner', owner], {});
+    expect(error.message).toMatch(/--expected-bucket-owner must be a 12-digit AWS account id/);
+  });
+});
+
+describe('sync: --queue-url-file', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 's3-sqs-sync-queue-file-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+    const parsed = parseSyncArgs(['--target', '/tmp/f.json', '--source', 's3://bucket-x/k', ...argv], env);
+    if (parsed.help) throw new Error('unexpected --help');
+    return parsed.config;
+  };
+
+  it('reads the queue URL from a file holding the URL alone', async () => {
+    const file = join(dir, 'queue-url');
+    await writeFile(file, 'https://sqs.eu-west-1.amazonaws.com/123456789012/registry-replica-a\n');
+    expect(parse(['--queue-url-file', file]).queueUrl).toBe(
+      'https://sqs.eu-west-1.amazonaws.com/123456789012/registry-replica-a',
+    );
+  });
+
+  it('reads the queueUrl of the JSON "replica-queue create" prints, over an inherited variable', async () => {
+    const file = join(dir, 'queue.json');
+    const created = {
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/registry-replica-b',
+      queueArn: 'arn:aws:sqs:eu-west-1:123456789012:registry-replica-b',
+      queueName: 'registry-replica-b',
+      replicaId: 'b',
+      topicArn: 'arn:aws:sns:eu-west-1:123456789012:registry',
+      subscriptionArn: 'arn:aws:sns:eu-west-1:123456789012:registry:1',
+    };
+    await writeFile(file, `${JSON.stringify(created)}\n`);
+    const env = { MCP_REGISTRY_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shared' };
+    expect(parse(['--queue-url-file', file], env).queueUrl).toBe(created.queueUrl);
+  });
+
+  it.each([
+    ['a missing file', null, /--queue-url-file: .* cannot be read/],
+    ['a file without a URL', 'hello', /must hold an SQS queue URL or the JSON of "replica-queue create"/],
+    ['JSON without queueUrl', '{"queueArn":"x"}', /has no "queueUrl"/],
+    ['broken JSON', '{"queueUrl":', /is not valid JSON/],
+  ])('refuses %s as a usage error', async (_, content, message) => {
+    const file = join(dir, 'queue-url');
+    if (content !== null) await writeFile(file, content);
+    expect(() => parse(['--queue-url-file', file])).toThrow(UsageError);
+    expect(() => parse(['--queue-url-file', file])).toThrow(message);
+  });
+
+  it('refuses --queue-url with --queue-url-file', async () => {
+    const file = join(dir, 'queue-url');
+    await writeFile(file, 'http://127.0.0.1:9/000000000000/q');
+    expect(() => parse(['--queue-url-file', file, '--queue-url', 'http://127.0.0.1:9/000000000000/q'])).toThrow(
+      /--queue-url or --queue-url-file, not both/,
+    );
   });
 });

@@ -89,7 +89,7 @@ describe('createCliStore with --verify-cmd', () => {
     await store.close();
   });
 
-  it('abort() kills a running verify command and makes the stage reject', async () => {
+  it('abort() kills a running verify command and makes the stage reject with ERR_CLOSED', async () => {
     const started = join(dir, 'started');
     const store = await storeWith(`touch '${started}'; sleep 60 # {path}`, 60_000);
     const candidate = join(dir, 'candidate.json');
@@ -107,9 +107,9 @@ describe('createCliStore with --verify-cmd', () => {
       )
       .toBe(true);
     store.abort();
-    await expect(staged).rejects.toMatchObject({ code: 'ERR_VALIDATION', message: expect.stringMatching(/stopping/) });
+    await expect(staged).rejects.toMatchObject({ code: 'ERR_CLOSED', message: expect.stringMatching(/stopping/) });
     expect((await stat(candidate)).mode & 0o7777).toBe(0o600);
-    await expect(store.stage(candidate)).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+    await expect(store.stage(candidate)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     await store.close();
   });
 });

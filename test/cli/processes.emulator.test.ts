@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createQueue, type Emulator, startEmulator } from '../support/emulator.ts';
+import { createQueue, type Emulator, queueDepth, sendMessages, startEmulator } from '../support/emulator.ts';
 import { alive, pidFrom as waitForPid } from '../support/processes.ts';
+import { s3EventBody } from '../support/s3-events.ts';
 import { type CliProcess, emulatorEnv, type LogLine, runCli } from './run-cli.ts';
 
 const KEY = 'v0/registry.json';
@@ -99,6 +100,47 @@ describe('s3-sqs-sync sync: the processes it starts', () => {
     const { code } = await cli.exited;
     expect(code).not.toBeNull();
     await expect.poll(() => alive(pid), { timeout: 5_000 }).toBe(false);
+  });
+
+  it('logs and ignores SIGHUP (which an init forwards), and still stops cleanly on SIGTERM', async () => {
+    await put(JSON.stringify({ servers: [] }));
+    cli = sync([]);
+    await cli.waitForLine(byMsg('sync started'));
+    cli.child.kill('SIGHUP');
+    await cli.waitForLine(byMsg('SIGHUP ignored: nothing to reload'));
+    expect(cli.child.exitCode).toBeNull();
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('SIGTERM during --verify-cmd hands the message back instead of deleting it as refused', async () => {
+    await put(JSON.stringify({ servers: [] }));
+    const childPid = join(dir, 'verify.pid');
+    cli = runCli(
+      [
+        'sync',
+        '--allow-bucket',
+        bucket,
+        '--queue-url',
+        queueUrl,
+        '--target',
+        join(dir, 'registry.json'),
+        '--verify-cmd',
+        `sleep 600 & echo $! > '${childPid}'; wait # {path}`,
+        '--stop-timeout',
+        '10s',
+      ],
+      emulatorEnv(emu.endpoint),
+    );
+    await cli.waitForLine(byMsg('sync started'));
+    await sendMessages(emu, queueUrl, [s3EventBody({ bucket, key: KEY })]);
+    await pidFrom(childPid);
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
+    const failed = cli.lines.find(byMsg('update failed'));
+    expect(failed).toMatchObject({ permanent: false });
+    const { visible, inFlight } = await queueDepth(emu, queueUrl);
+    expect(visible + inFlight).toBe(1);
   });
 
   it('refuses a candidate that --verify-cmd rewrote after the schema check would have passed it', async () => {

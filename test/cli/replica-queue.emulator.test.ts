@@ -1,6 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, ListSubscriptionsByTopicCommand } from '@aws-sdk/client-sns';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPLICA_HELP } from '../../src/cli/help.ts';
 import { type Emulator, startEmulator } from '../support/emulator.ts';
 import { emulatorEnv, runCli } from './run-cli.ts';
 
@@ -26,6 +31,8 @@ describe('s3-sqs-sync replica-queue', () => {
     const { queueUrl, queueArn, subscriptionArn, queueName } = created.output as Record<string, string>;
     expect(queueName).toMatch(/^cli-test-[0-9a-f]{12}$/);
     expect(queueArn).toMatch(/^arn:aws:sqs:/);
+    // --help names every field the command prints.
+    for (const field of Object.keys(created.output ?? {})) expect(REPLICA_HELP).toContain(field);
     const subscriptions = await emu.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
     expect(subscriptions.Subscriptions?.map((s) => s.SubscriptionArn)).toEqual([subscriptionArn]);
 
@@ -50,5 +57,43 @@ describe('s3-sqs-sync replica-queue', () => {
     const swept = await run(['replica-queue', 'sweep', '--prefix', prefix, '--older-than-ms', '600000', '--dry-run']);
     expect(swept.code).toBe(0);
     expect(swept.output).toMatchObject({ removed: [], kept: [{ queueUrl: created.output?.queueUrl }], failed: [] });
+  });
+
+  it('hands the created queue to sync and to delete through a file, as an init container and preStop do', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3-sqs-sync-replica-file-'));
+    try {
+      const { TopicArn = '' } = await emu.sns.send(new CreateTopicCommand({ Name: emu.uniqueName('topic') }));
+      const bucket = emu.uniqueName('bucket');
+      await emu.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'v0/registry.json', Body: '{"servers":[]}' }));
+      const created = await run(['replica-queue', 'create', '--topic-arn', TopicArn, '--prefix', 'file-test-']);
+      const queueFile = join(dir, 'queue.json');
+      await writeFile(queueFile, `${JSON.stringify(created.output)}\n`);
+      const { queueUrl, subscriptionArn } = created.output as Record<string, string>;
+
+      const sync = runCli(
+        [
+          'sync',
+          '--queue-url-file',
+          queueFile,
+          '--source',
+          `s3://${bucket}/v0/registry.json`,
+          '--target',
+          join(dir, 'registry.json'),
+        ],
+        emulatorEnv(emu.endpoint),
+      );
+      const started = await sync.waitForLine((line) => line.msg === 'sync started');
+      expect(started).toMatchObject({ queueUrl });
+      sync.child.kill('SIGTERM');
+      expect((await sync.exited).code).toBe(0);
+
+      const deleted = await run(['replica-queue', 'delete', '--queue-url-file', queueFile]);
+      expect(deleted).toMatchObject({ code: 0, output: { deleted: queueUrl, unsubscribed: subscriptionArn } });
+      const after = await emu.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
+      expect(after.Subscriptions ?? []).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

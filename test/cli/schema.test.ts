@@ -26,6 +26,7 @@ describe('compileSchema', () => {
     'https://json-schema.org/draft/2020-12/schema',
     'https://json-schema.org/draft/2019-09/schema',
     'http://json-schema.org/draft-07/schema#',
+    'http://json-schema.org/draft-06/schema#',
   ])('gives Ajv errors as issues with a path (%s)', async (draft) => {
     const path = join(dir, 'schema.json');
     await writeFile(path, JSON.stringify(servers(draft)));

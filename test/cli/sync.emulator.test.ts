@@ -114,6 +114,36 @@ describe('s3-sqs-sync sync', () => {
     expect((await readFile(execLog, 'utf8')).trim().split('\n')).toEqual([`1 ${target}`, `2 ${target}`]);
   });
 
+  it('gives --exec the version /health reports: the local file found at start is version 1', async () => {
+    const target = join(dir, 'registry.json');
+    const execLog = join(dir, 'exec.log');
+    await writeFile(target, registry('local'));
+    await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: KEY, Body: registry('newer') }));
+    cli = runCli(
+      [
+        'sync',
+        '--source',
+        `s3://${bucket}/${KEY}`,
+        '--queue-url',
+        queueUrl,
+        '--target',
+        target,
+        '--exec',
+        `echo "$S3_SYNC_VERSION" >> '${execLog}'`,
+        '--health-port',
+        '0',
+      ],
+      emulatorEnv(emu.endpoint),
+    );
+    const { port } = (await cli.waitForLine(byMsg('health server listening'))) as LogLine & { port: number };
+    await cli.waitForCount(byMsg('exec finished'), 1);
+    expect(JSON.parse(await readFile(target, 'utf8'))).toEqual({ servers: [{ name: 'newer' }] });
+    expect(await readFile(execLog, 'utf8')).toBe('2\n');
+    expect(await getHealth(port)).toMatchObject({ body: { version: 2 } });
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
+  });
+
   it('refuses an update that --verify-cmd rejects, keeping the file (raw format)', async () => {
     await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: KEY, Body: 'listen 80; # good\n' }));
     const target = join(dir, 'site.conf');
@@ -145,6 +175,25 @@ describe('s3-sqs-sync sync', () => {
     await cli.waitForLine((line) => line.msg === 'update applied' && line.version === 2);
     expect(await readFile(target, 'utf8')).toBe('listen 82; # good again\n');
     cli.child.kill('SIGINT');
+    expect((await cli.exited).code).toBe(0);
+  });
+
+  it('checks against a draft-06 --schema (also when run built: S3_SQS_SYNC_CLI_BUILT=1)', async () => {
+    await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: KEY, Body: registry('a') }));
+    const schema = join(dir, 'schema.json');
+    await writeFile(schema, JSON.stringify({ ...SCHEMA, $schema: 'http://json-schema.org/draft-06/schema#' }));
+    const target = join(dir, 'registry.json');
+    cli = runCli(
+      ['sync', '--source', `s3://${bucket}/${KEY}`, '--queue-url', queueUrl, '--target', target, '--schema', schema],
+      emulatorEnv(emu.endpoint),
+    );
+    await cli.waitForLine(byMsg('sync started'));
+    expect(await readFile(target, 'utf8')).toBe(registry('a'));
+    await publish(JSON.stringify({ servers: [{ title: 'no name' }] }));
+    const failed = await cli.waitForLine(byMsg('update failed'));
+    expect(failed).toMatchObject({ err: { code: 'ERR_VERIFY_FAILED', cause: { code: 'ERR_VALIDATION' } } });
+    expect(await readFile(target, 'utf8')).toBe(registry('a'));
+    cli.child.kill('SIGTERM');
     expect((await cli.exited).code).toBe(0);
   });
 

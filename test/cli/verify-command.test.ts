@@ -98,7 +98,7 @@ describe('runVerifyCommand', () => {
     }
   });
 
-  it('kills the command and its children and refuses when the signal aborts', async () => {
+  it('kills the command and its children when the signal aborts, and rejects with ERR_CLOSED, not a refusal', async () => {
     const candidate = join(dir, 'c.json');
     const childPid = join(dir, 'child.pid');
     await writeFile(candidate, '{}');
@@ -110,7 +110,8 @@ describe('runVerifyCommand', () => {
     );
     const pid = await pidFrom(childPid);
     controller.abort();
-    await expect(verdict).rejects.toMatchObject({ code: 'ERR_VALIDATION', message: expect.stringMatching(/stopping/) });
+    // A refusal (ERR_VALIDATION) is permanent and would delete the message of a good update.
+    await expect(verdict).rejects.toMatchObject({ code: 'ERR_CLOSED', message: expect.stringMatching(/stopping/) });
     await expect.poll(() => alive(pid), { timeout: 5_000 }).toBe(false);
   });
 
@@ -131,5 +132,32 @@ describe('runVerifyCommand', () => {
       else process.env.AWS_SESSION_TOKEN = saved.token;
     }
     expect(await readFile(seen, 'utf8')).toBe('none none /srv/registry.json\n');
+  });
+
+  it('hands the command no AWS_* variable (credential files, tokens, roles, endpoints included)', async () => {
+    const candidate = join(dir, 'c.json');
+    const seen = join(dir, 'env.txt');
+    await writeFile(candidate, '{}');
+    const names = [
+      'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_ROLE_ARN',
+      'AWS_PROFILE',
+      'AWS_SHARED_CREDENTIALS_FILE',
+    ];
+    const saved = names.map((name) => [name, process.env[name]] as const);
+    for (const name of names) process.env[name] = `value-of-${name}`;
+    try {
+      await runVerifyCommand(options(`env > "${seen}" # {path}`), candidate);
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    const env = await readFile(seen, 'utf8');
+    expect(env).not.toMatch(/^AWS_/m);
+    expect(env).toMatch(/^S3_SYNC_CANDIDATE=/m);
   });
 });
