@@ -390,36 +390,17 @@ describe('UploadProcessor.handleMessage', () => {
       message(s3EventBody({ bucket, key: 'versioned.txt', eTag, sequencer: sequencer(1) })),
       context(),
     );
-    const removedOld = collect(uploads, 'removed', 1);
-    await uploads.handleMessage(
-      message(
-        s3EventBody({
-          bucket,
-          key: 'versioned.txt',
-          eventName: 'ObjectRemoved:Delete',
-          versionId: 'an-older-version',
-          sequencer: sequencer(2),
-        }),
-      ),
-      context(),
-    );
-    expect(await removedOld).toStrictEqual([{ url, marked: 0 }]);
+    const remove = async (eventName: string, versionId: string, n: number) => {
+      const removed = collect(uploads, 'removed', 1);
+      const body = s3EventBody({ bucket, key: 'versioned.txt', eventName, versionId, sequencer: sequencer(n) });
+      await uploads.handleMessage(message(body), context());
+      return removed;
+    };
+    expect(await remove('ObjectRemoved:Delete', 'an-older-version', 2)).toStrictEqual([{ url, marked: 0 }]);
     expect(uploads.results()[0]?.deletedAt).toBeUndefined();
     expect(existsSync(copy)).toBe(true);
 
-    const hidden = collect(uploads, 'removed', 1);
-    await uploads.handleMessage(
-      message(
-        s3EventBody({
-          bucket,
-          key: 'versioned.txt',
-          eventName: 'ObjectRemoved:DeleteMarkerCreated',
-          versionId: 'the-delete-marker',
-          sequencer: sequencer(3),
-        }),
-      ),
-      context(),
-    );
+    const hidden = remove('ObjectRemoved:DeleteMarkerCreated', 'the-delete-marker', 3);
     expect(await hidden).toStrictEqual([{ url, marked: 1 }]);
     expect(existsSync(copy)).toBe(false);
   });
