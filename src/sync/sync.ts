@@ -124,8 +124,13 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
       ...listenerOptions,
       client,
       queueUrl,
-      retryDelaySeconds: (receiveCount, error) =>
-        isPermanentFailure(error) ? permanentDelay : retryDelay(receiveCount, error),
+      retryDelaySeconds: (receiveCount, error) => {
+        if (isPermanentFailure(error)) return permanentDelay;
+        // Cut by this sync's own stop (its deadline may fire just before the listener's): back to
+        // the queue at once, for the next process, as the listener hands back at its deadline.
+        if (this.#stopping.signal.aborted) return 0;
+        return retryDelay(receiveCount, error);
+      },
       handleMessage: (message, context) => this.#handle(message, context),
     });
   }

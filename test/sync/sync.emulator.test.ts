@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Sync, type MessageError, type S3Sync, type S3SyncOptions } from '../../src/index.ts';
-import { type Emulator, startEmulator } from '../support/emulator.ts';
+import { type Emulator, recordingSqsClient, startEmulator } from '../support/emulator.ts';
 import { s3EventBody, sequencer } from '../support/s3-events.ts';
 import { SyncRecorder } from '../support/sync-events.ts';
 
@@ -362,6 +363,43 @@ describe('createS3Sync', () => {
       expect(sync.state).toBe('stopped');
       expect(await readdir(world.dir)).toEqual(['registry.json']);
       expect(JSON.parse(await readFile(world.target, 'utf8')).release).toBe(1);
+    });
+
+    it('hands a message whose download stop() cut back at once (visibility 0), not after a retry delay', async () => {
+      await writeFile(world.target, registry(1));
+      // S3 that accepts connections and never answers: the download runs until it is aborted.
+      const sockets = new Set<Socket>();
+      const silent = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const { port } = silent.address() as { port: number };
+      const stalled = new S3Client(emulator.clientConfig(`http://127.0.0.1:${port}`));
+      const sqs = recordingSqsClient(emulator);
+      try {
+        const { sync } = makeSync({
+          s3: { client: stalled },
+          sqs: { client: sqs.client, queueUrl: world.queueUrl, waitTimeSeconds: 1, visibilityTimeout: 5 },
+          stopTimeoutMs: 100,
+        });
+        await sync.start();
+        const received = new Promise<void>((resolve) => sync.once('update_received', () => resolve()));
+        await publish(registry(2));
+        await received;
+        await sync.stop();
+        const delays = sqs.calls
+          .filter((call) => call.name === 'ChangeMessageVisibilityCommand')
+          .map((call) => call.input.VisibilityTimeout);
+        // The heartbeat may have extended it meanwhile; what the stop left is the last call.
+        expect(delays.at(-1)).toBe(0);
+        expect(JSON.parse(await readFile(world.target, 'utf8')).release).toBe(1);
+      } finally {
+        stalled.destroy();
+        sqs.client.destroy();
+        for (const socket of sockets) socket.destroy();
+        silent.close();
+      }
     });
   });
 
