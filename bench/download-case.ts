@@ -4,7 +4,8 @@
  * Prints one JSON line: { bytes, ms, rssGrowthBytes }.
  */
 import { createWriteStream } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { open, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -46,6 +47,18 @@ const cases: Record<string, () => Promise<number>> = {
     const { size } = await handle.stat();
     await handle.close();
     return size;
+  },
+  // (e) by hand with the library's guarantees: a temp file beside the target, fsync as it closes,
+  // rename over the target, fsync of the directory. No checks, retries, timeouts or mode keeping.
+  async 'e-temp-rename'() {
+    const temp = `${target}.${process.pid}.tmp`;
+    const file = await open(temp, 'wx', 0o600);
+    await pipeline((await get()) as NodeJS.ReadableStream, file.createWriteStream({ flush: true }));
+    await rename(temp, target);
+    const directory = await open(dirname(target), 'r');
+    await directory.sync();
+    await directory.close();
+    return (await stat(target)).size;
   },
   // (c) this library.
   async 'c-downloadS3Object'() {

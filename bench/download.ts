@@ -1,5 +1,5 @@
 /**
- * downloadS3Object against three baselines, side by side, on objects of 1, 64 and 512 MiB
+ * downloadS3Object against four baselines, side by side, on objects of 1, 64 and 512 MiB
  * uploaded multipart to the fauxqs emulator on loopback. Each download runs in its own child
  * process (bench/download-case.ts); cases alternate round by round.
  */
@@ -25,7 +25,7 @@ const SIZES_MIB = (process.env.BENCH_SIZES_MIB ?? '1,64,512').split(',').map(Num
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // fauxqs accepts request bodies up to 11 MiB; S3 parts are at least 5 MiB.
 const PART_BYTES = 8 * MiB;
-const CASES = ['a-null-sink', 'b-write-fsync', 'c-downloadS3Object', 'd-byte-array'] as const;
+const CASES = ['a-null-sink', 'b-write-fsync', 'e-temp-rename', 'c-downloadS3Object', 'd-byte-array'] as const;
 const run = promisify(execFile);
 
 const app = buildApp({ logger: false });
@@ -111,7 +111,8 @@ console.log('');
 for (const size of SIZES_MIB) {
   const c = mbps(size, 'c-downloadS3Object');
   console.log(
-    `${size} MiB: (c)/(b) = ${(c / mbps(size, 'b-write-fsync')).toFixed(2)}, (c)/(a) = ${(c / mbps(size, 'a-null-sink')).toFixed(2)}, ` +
+    `${size} MiB: (c)/(b) = ${(c / mbps(size, 'b-write-fsync')).toFixed(2)}, (c)/(e) = ${(c / mbps(size, 'e-temp-rename')).toFixed(2)}, ` +
+      `(c)/(a) = ${(c / mbps(size, 'a-null-sink')).toFixed(2)}, ` +
       `RSS growth max (c) ${(rss(size, 'c-downloadS3Object') / MiB).toFixed(1)} MiB vs (d) ${(rss(size, 'd-byte-array') / MiB).toFixed(1)} MiB`,
   );
 }
