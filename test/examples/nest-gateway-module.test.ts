@@ -1,16 +1,19 @@
 // Nest reads decorator metadata through reflect-metadata: load it before the example's classes.
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { S3Sync, S3SyncOptions } from 's3-sqs-sync';
+import type { Response } from 'express';
+import type { S3Sync, S3SyncHealth, S3SyncOptions } from 's3-sqs-sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayModule } from '../../examples/nest-gateway/src/app.module.ts';
-import { VERSION_HEADER } from '../../examples/nest-gateway/src/gateway.controller.ts';
+import { gatewaySyncOptions } from '../../examples/nest-gateway/src/config.ts';
+import { GatewayController, VERSION_HEADER } from '../../examples/nest-gateway/src/gateway.controller.ts';
 import {
   type RoutingTable,
   resolveRoute,
@@ -31,6 +34,23 @@ function moduleClass(name: string, metadata: Parameters<typeof Module>[0]): new 
 
 const table = (upstream: string): string =>
   JSON.stringify({ services: [{ name: 'registry', prefix: '/registry', upstream }] });
+
+/** A GET sent as written: fetch would resolve `..` segments before sending them. */
+function rawGet(base: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
 
 describe('examples/nest-gateway in process', () => {
   let emu: Emulator;
@@ -157,6 +177,104 @@ describe('examples/nest-gateway in process', () => {
       await expect(app.init()).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
       expect(app.get<S3Sync>(S3_SYNC).state).toBe('stopped');
     });
+
+    it('refuses a second import for the same target at init, and frees the target on close', async () => {
+      const key = 'twice/routes.json';
+      await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: table('http://127.0.0.1:9003') }));
+      const options = await syncOptions(key);
+      const FeatureModule = moduleClass('FeatureModule', { imports: [S3SyncModule.forRoot(options)] });
+      const AppModule = moduleClass('AppModule', { imports: [S3SyncModule.forRoot(options), FeatureModule] });
+      const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
+      close.push(() => app.close());
+      await expect(app.init()).rejects.toThrow(/S3SyncModule is imported twice for .*twice-routes\.json/);
+      await app.close();
+
+      // Once closed, the target is free again: one import starts.
+      const OnceModule = moduleClass('OnceModule', { imports: [S3SyncModule.forRoot(options)] });
+      const once = await NestFactory.createApplicationContext(OnceModule, { logger: false, abortOnError: false });
+      close.push(() => once.close());
+      expect(once.get<S3Sync>(S3_SYNC).state).toBe('ready');
+    });
+  });
+
+  describe('GatewayController', () => {
+    /** An application serving `services`, as main.ts creates it (no body parser), with an optional global prefix. */
+    async function gateway(name: string, services: object[], globalPrefix?: string): Promise<string> {
+      const key = `${name}/routes.json`;
+      await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify({ services }) }));
+      const AppModule = moduleClass('AppModule', {
+        imports: [S3SyncModule.forRoot(await syncOptions(key)), GatewayModule],
+      });
+      const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false, bodyParser: false });
+      close.push(() => app.close());
+      if (globalPrefix !== undefined) app.setGlobalPrefix(globalPrefix);
+      await app.listen(0, '127.0.0.1');
+      return app.getUrl();
+    }
+
+    const carveOut = [
+      { name: 'registry', prefix: '/registry', upstream: 'http://registry.internal:8080' },
+      { name: 'registry-admin', prefix: '/registry/admin', upstream: 'http://admin.internal:8081/api' },
+    ];
+
+    it('takes the path from the route parameter, so a global prefix does not shift it', async () => {
+      const url = await gateway(
+        'prefixed',
+        [
+          { name: 'registry', prefix: '/registry', upstream: 'http://registry.internal:8080' },
+          { name: 'web', prefix: '/', upstream: 'http://web.internal' },
+        ],
+        'api',
+      );
+      expect((await rawGet(url, '/api/gw/registry/v0/servers?limit=5')).body).toMatchObject({
+        path: '/registry/v0/servers',
+        service: 'registry',
+        url: 'http://registry.internal:8080/v0/servers?limit=5',
+      });
+      expect((await rawGet(url, '/api/gw/index.html')).body).toMatchObject({
+        path: '/index.html',
+        service: 'web',
+        url: 'http://web.internal/index.html',
+      });
+    });
+
+    it('routes /gw itself by a "/" prefix', async () => {
+      const url = await gateway('root', [{ name: 'everything', prefix: '/', upstream: 'http://web.internal/base' }]);
+      for (const path of ['/gw', '/gw/']) {
+        const response = await rawGet(url, path);
+        expect({ path, ...response }).toMatchObject({
+          path,
+          status: 200,
+          body: { path: '/', service: 'everything', url: 'http://web.internal/base/' },
+        });
+      }
+    });
+
+    it('decodes each segment once before matching, and refuses dot segments, escaped slashes and bad escapes', async () => {
+      const url = await gateway('dots', carveOut);
+      // Decoded before matching: an escaped letter cannot slip past the longer prefix.
+      expect((await rawGet(url, '/gw/registry/%61dmin/users')).body).toMatchObject({
+        service: 'registry-admin',
+        url: 'http://admin.internal:8081/api/users',
+      });
+      // Decoded characters that mean something in a URL stay in the path.
+      expect((await rawGet(url, '/gw/registry/a%3Fb%23c%25d')).body).toMatchObject({
+        service: 'registry',
+        url: 'http://registry.internal:8080/a%3Fb%23c%25d',
+      });
+      for (const path of [
+        '/gw/registry/admin/../../internal/metrics',
+        '/gw/registry/admin/%2e%2e/%2E%2E/internal/metrics',
+        '/gw/registry/v0/%2e%2e/admin/users',
+        '/gw/registry/v0/./x',
+        '/gw/registry/admin%2F..%2F..%2Finternal',
+        '/gw/registry/a%5C..%5Cadmin',
+        '/gw/registry/%E0%A4%A',
+      ]) {
+        const { status } = await rawGet(url, path);
+        expect({ path, status }).toStrictEqual({ path, status: 400 });
+      }
+    });
   });
 });
 
@@ -185,6 +303,17 @@ describe('validateRoutingTable', () => {
   ])('refuses %s', (_, data, message) => {
     expect(() => validateRoutingTable(data)).toThrow(message);
   });
+
+  it.each([
+    'http://:s3cret@admin.internal:8081/api',
+    'http://admin.internal/api?tenant=a',
+    'http://admin.internal/api#x',
+    'http://admin.internal/api\n',
+    'HTTP://Admin.internal/api',
+    'http://admin.internal/v0/../api',
+  ])('refuses the upstream %j (credentials, query, fragment, or not in normal form)', (upstream) => {
+    expect(() => validateRoutingTable({ services: [{ name: 'a', prefix: '/a', upstream }] })).toThrow(/upstream/);
+  });
 });
 
 describe('resolveRoute', () => {
@@ -208,5 +337,78 @@ describe('resolveRoute', () => {
 
   it('routes nothing when no prefix matches', () => {
     expect(resolveRoute({ services: [{ name: 'a', prefix: '/a', upstream: 'http://a' }] }, '/b')).toBeUndefined();
+  });
+
+  it.each(['@evil.example/x', '.evil.example/x', '', '/registry/../x', '/registry/./x', '/a\\..\\b'])(
+    'refuses the path %j, which could leave the upstream',
+    (path) => {
+      expect(() => resolveRoute(routes, path)).toThrow(RangeError);
+    },
+  );
+
+  it('keeps the rest of a decoded path inside the upstream path, escaping what a URL would read', () => {
+    expect(resolveRoute(routes, '/registry/admin/a?b#c%d e')?.url).toBe('http://admin/api/a%3Fb%23c%25d%20e');
+    expect(resolveRoute(routes, '//evil.example/x')?.url).toBe('http://f//evil.example/x');
+  });
+});
+
+describe('GatewayController health', () => {
+  const listener = {
+    status: 'running',
+    degraded: false,
+    consecutiveReceiveFailures: 0,
+    inFlight: 0,
+    abandoned: 0,
+  } as const;
+  const status = (health: Partial<S3SyncHealth>): number => {
+    const sync = {
+      health: () => ({ version: 1, consecutiveFailures: 0, listener, ...health }),
+    } as unknown as S3Sync<RoutingTable>;
+    let code = 0;
+    const res = { status: (value: number) => (code = value) } as unknown as Response;
+    new GatewayController(sync).health(res);
+    return code;
+  };
+
+  it('answers 200 while a table is served, even when the last update was refused', () => {
+    expect(status({ state: 'ready' })).toBe(200);
+    expect(status({ state: 'degraded', consecutiveFailures: 1 })).toBe(200);
+  });
+
+  it("answers 503 when this replica's listener is degraded (it hears of no new table), or nothing is served", () => {
+    expect(
+      status({ state: 'degraded', listener: { ...listener, degraded: true, consecutiveReceiveFailures: 3 } }),
+    ).toBe(503);
+    expect(status({ state: 'starting' })).toBe(503);
+    expect(status({ state: 'stopped' })).toBe(503);
+  });
+});
+
+describe('gatewaySyncOptions', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nest-gateway-config-'));
+  });
+  afterAll(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+  const env = (more: Record<string, string>) => ({
+    GATEWAY_SQS_ENABLED: 'true',
+    GATEWAY_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/gateway-1',
+    GATEWAY_JSON_FILE_PATH: join(dir, 'state', 'routes.json'),
+    ...more,
+  });
+
+  it('requires GATEWAY_S3_URL: with only an allow-list the server would listen with no table', async () => {
+    await expect(gatewaySyncOptions(env({ GATEWAY_S3_ALLOWED_BUCKETS: 'gateway-config' }))).rejects.toMatchObject({
+      code: 'ERR_CONFIG',
+      variable: 'GATEWAY_S3_URL',
+    });
+  });
+
+  it.each(['0', '-1', 'soon', '1.5'])('refuses GATEWAY_S3_TIMEOUT_MS=%s', async (value) => {
+    await expect(
+      gatewaySyncOptions(env({ GATEWAY_S3_URL: 's3://gateway-config/routes.json', GATEWAY_S3_TIMEOUT_MS: value })),
+    ).rejects.toMatchObject({ code: 'ERR_CONFIG', variable: 'GATEWAY_S3_TIMEOUT_MS' });
   });
 });

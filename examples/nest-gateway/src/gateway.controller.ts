@@ -1,7 +1,18 @@
-import { All, Controller, Get, Inject, NotFoundException, Req, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  All,
+  BadRequestException,
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Req,
+  Res,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { S3Sync, S3SyncHealth, StoreSnapshot } from 's3-sqs-sync';
-import { type RoutingTable, resolveRoute } from './routing-table.ts';
+import { isRoutablePath, type RoutingTable, resolveRoute } from './routing-table.ts';
 import { S3_SYNC } from './s3-sync.module.ts';
 
 /** The version of the table that answered, on every routed response. */
@@ -20,14 +31,16 @@ export class GatewayController {
   }
 
   /**
-   * 200 while a table is served, even `degraded` (the last update was refused and the last good
-   * table is served): every replica receives the same bad upload, so failing readiness on it
-   * would take all of them out of rotation at once. Alert on `degraded` instead.
+   * 200 while a table is served and updates can arrive. Still 200 when the last update was refused
+   * (`degraded` with the listener well): every replica receives the same bad upload, so failing
+   * readiness on it would take all of them out of rotation at once. 503 when this replica's
+   * listener is degraded (its queue is gone, or receives fail): it would serve an ever older table.
    */
   @Get('health')
   health(@Res({ passthrough: true }) res: Response): S3SyncHealth {
     const health = this.#sync.health();
-    res.status(health.state === 'ready' || health.state === 'degraded' ? 200 : 503);
+    const serving = health.state === 'ready' || health.state === 'degraded';
+    res.status(serving && health.listener?.degraded !== true ? 200 : 503);
     return health;
   }
 
@@ -37,26 +50,41 @@ export class GatewayController {
     return this.#snapshot(res).data;
   }
 
-  /** Which upstream a request under `/gw` goes to; a real gateway would forward it to `url`. */
-  @All('gw/*path')
-  route(@Req() req: Request, @Res({ passthrough: true }) res: Response): object {
+  /**
+   * Which upstream a request under `/gw` goes to; a real gateway would forward it to `url`. The
+   * path comes from the route parameter, so a global prefix or a controller path does not shift
+   * it, and Express has already percent-decoded each segment (a malformed escape is a 400).
+   */
+  @All(['gw', 'gw/*path'])
+  route(
+    @Param('path') segments: string[] | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): object {
+    // A segment that decoded to `/` would split in two on the upstream, and `.`/`..` would climb
+    // out of the prefix that chose the service (a carve-out such as /registry/admin).
+    if (segments?.some((segment) => segment.includes('/'))) throw new BadRequestException('an escaped "/" in the path');
+    const path = `/${(segments ?? []).join('/')}`;
+    if (!isRoutablePath(path)) throw new BadRequestException('a "." or ".." segment, or a "\\", in the path');
     const { version, data } = this.#snapshot(res);
-    const path = req.path.slice('/gw'.length);
     const route = resolveRoute(data, path);
     if (route === undefined) throw new NotFoundException(`no service routes ${path} (table version ${version})`);
+    const url = new URL(route.url);
     const query = req.originalUrl.indexOf('?');
+    if (query !== -1) url.search = req.originalUrl.slice(query);
     return {
       method: req.method,
       path,
       service: route.service.name,
       upstream: route.service.upstream,
-      url: query === -1 ? route.url : route.url + req.originalUrl.slice(query),
+      url: url.href,
       version,
     };
   }
 
   #snapshot(res: Response): StoreSnapshot<RoutingTable> {
-    // Only with an `allow` list and no local file can a request arrive before the first table.
+    // GATEWAY_S3_URL is required, so the app listens only once a table is served; this guards an
+    // application that imports the module with an `allow` list instead.
     if (!this.#sync.store.health().ready) throw new ServiceUnavailableException('no routing table yet');
     const snapshot = this.#sync.store.snapshot();
     res.setHeader(VERSION_HEADER, String(snapshot.version));

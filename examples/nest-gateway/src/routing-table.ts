@@ -9,7 +9,7 @@ export interface GatewayService {
   readonly name: string;
   /** The path prefix routed to this service: starts with `/`, no trailing `/` (`/` alone routes everything). */
   readonly prefix: string;
-  /** The service's base URL (`http:` or `https:`). */
+  /** The service's base URL (`http:` or `https:`), written as the URL parser writes it back. */
   readonly upstream: string;
 }
 
@@ -44,8 +44,11 @@ export function validateRoutingTable(data: unknown): RoutingTable {
     if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
       throw new TypeError(`${at}.prefix must be a path such as "/registry", received ${JSON.stringify(prefix)}`);
     }
-    if (typeof upstream !== 'string' || !isHttpUrl(upstream))
-      throw new TypeError(`${at}.upstream must be an http(s) URL`);
+    if (typeof upstream !== 'string' || !isUpstreamUrl(upstream)) {
+      throw new TypeError(
+        `${at}.upstream must be an http(s) URL in normal form, without credentials, query or fragment, received ${JSON.stringify(upstream)}`,
+      );
+    }
     if (names.has(name)) throw new TypeError(`${at}.name "${name}" is used twice`);
     if (prefixes.has(prefix)) throw new TypeError(`${at}.prefix "${prefix}" is used twice`);
     names.add(name);
@@ -54,9 +57,30 @@ export function validateRoutingTable(data: unknown): RoutingTable {
   return data as RoutingTable;
 }
 
-function isHttpUrl(value: string): boolean {
+// The table is served as it is (GET /routes): a password in it would be served too. And a value the
+// parser rewrites (whitespace, dot segments, an upper-case host) routes elsewhere than it reads.
+function isUpstreamUrl(value: string): boolean {
   const url = URL.parse(value);
-  return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '';
+  return (
+    url !== null &&
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '' &&
+    (url.href === value || url.href === `${value}/`)
+  );
+}
+
+/**
+ * True for a path the gateway routes: it starts with `/`, and no segment is `.` or `..` or holds a
+ * `\` (which URL parsers read as `/`). The path is the decoded one: `%2e%2e` must be decoded first.
+ */
+export function isRoutablePath(path: string): boolean {
+  return (
+    path.startsWith('/') &&
+    path.split('/').every((segment) => segment !== '.' && segment !== '..' && !segment.includes('\\'))
+  );
 }
 
 // Each published table is a new frozen object, so the sorted form is computed once per version
@@ -72,16 +96,35 @@ function sorted(table: RoutingTable): readonly GatewayService[] {
   return services;
 }
 
-/** The service for `path` (longest prefix on a segment boundary), or `undefined`. */
+/**
+ * The service for a decoded `path` (longest prefix on a segment boundary), or `undefined`.
+ *
+ * @throws {RangeError} when `path` is not routable ({@link isRoutablePath}).
+ */
 export function resolveRoute(table: RoutingTable, path: string): Route | undefined {
+  if (!isRoutablePath(path))
+    throw new RangeError(`Expected a path starting with "/" and no dot segment, received ${JSON.stringify(path)}`);
   for (const service of sorted(table)) {
     const { prefix } = service;
     const matches =
       prefix === '/' || path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47); // '/'
     if (matches) {
-      const rest = prefix === '/' ? path : path.slice(prefix.length);
-      return { service, url: service.upstream.replace(/\/+$/, '') + (rest === '' ? '/' : rest) };
+      const url = upstreamUrl(service.upstream, prefix === '/' ? path : path.slice(prefix.length));
+      return url === undefined ? undefined : { service, url };
     }
   }
   return undefined;
+}
+
+// Characters a path segment may hold as they are (RFC 3986 pchar); everything else is escaped, so a
+// decoded `?`, `#` or `%` stays part of the path.
+const NOT_PCHAR = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu;
+
+// The upstream's base path plus `rest`, built by the URL parser (not by concatenation, which a
+// path such as `@host` would turn into a new host), and kept under the base path.
+function upstreamUrl(upstream: string, rest: string): string | undefined {
+  const url = new URL(upstream);
+  const base = url.pathname.replace(/\/$/, '');
+  url.pathname = base + (rest === '' ? '/' : rest.replace(NOT_PCHAR, encodeURIComponent));
+  return url.pathname.startsWith(`${base}/`) ? url.href : undefined;
 }

@@ -8,6 +8,8 @@
  *
  *   constructor(@Inject(S3_SYNC) sync: S3Sync<Table>, @Inject(S3_SYNC_STORE) store: ReloadableStore<Table>)
  */
+
+import { resolve } from 'node:path';
 import {
   type DynamicModule,
   type FactoryProvider,
@@ -47,6 +49,10 @@ export interface S3SyncModuleAsyncOptions<T = unknown> {
   readonly useFactory: (...args: any[]) => S3SyncOptions<T> | Promise<S3SyncOptions<T>>;
 }
 
+// Targets of the syncs started in this process. Two syncs on one target (the module imported twice)
+// would race each other's renames and take turns receiving the same queue's messages.
+const startedTargets = new Set<string>();
+
 /**
  * Starts the sync on module init and awaits its stop on application shutdown. Nest runs
  * `onApplicationShutdown` after the HTTP server is closed, so no request reads the store while
@@ -55,10 +61,13 @@ export interface S3SyncModuleAsyncOptions<T = unknown> {
 @Injectable()
 export class S3SyncLifecycle implements OnModuleInit, OnApplicationShutdown {
   readonly #sync: S3Sync;
+  readonly #target: string;
   readonly #logger = new Logger('S3Sync');
+  #owns = false;
 
-  constructor(@Inject(S3_SYNC) sync: S3Sync) {
+  constructor(@Inject(S3_SYNC) sync: S3Sync, @Inject(S3_SYNC_OPTIONS) options: S3SyncOptions) {
     this.#sync = sync;
+    this.#target = resolve(options.target);
     sync.on('update_applied', ({ version, etag }) => this.#logger.log(`serving version ${version} (etag ${etag})`));
     sync.on('update_failed', (error, { permanent }) =>
       this.#logger.warn(`update refused (${error.code}${permanent ? ', permanent' : ''}): ${error.message}`),
@@ -67,6 +76,13 @@ export class S3SyncLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    if (startedTargets.has(this.#target)) {
+      throw new Error(
+        `S3SyncModule is imported twice for ${this.#target}: import forRoot or forRootAsync once, in the root module (the module is global)`,
+      );
+    }
+    startedTargets.add(this.#target);
+    this.#owns = true;
     await this.#sync.start();
     this.#logger.log(`started: ${this.#sync.state}, version ${this.#sync.health().version}`);
   }
@@ -74,7 +90,12 @@ export class S3SyncLifecycle implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(signal?: string): Promise<void> {
     this.#logger.log(`stopping${signal === undefined ? '' : ` on ${signal}`}`);
     // Awaited: Nest exits (or closes the application context) only after every hook resolves.
-    await this.#sync.stop();
+    try {
+      await this.#sync.stop();
+    } finally {
+      if (this.#owns) startedTargets.delete(this.#target);
+      this.#owns = false;
+    }
   }
 }
 
