@@ -11,6 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsup.config.ts README.md CHANGELOG.md LICENSE ./
 COPY src ./src
+COPY docs ./docs
 RUN npm run build && npm pack --pack-destination /tmp && mv /tmp/s3-sqs-sync-*.tgz /tmp/s3-sqs-sync.tgz
 
 # 2. Install the packed package with its runtime dependencies only. The AWS SDK clients are peer
@@ -22,7 +23,7 @@ COPY --from=build /tmp/s3-sqs-sync.tgz /tmp/s3-sqs-sync.tgz
 RUN echo '{"name":"s3-sqs-sync-image","private":true}' > package.json \
   && npm install --omit=dev --ignore-scripts --no-audit --no-fund \
        /tmp/s3-sqs-sync.tgz @aws-sdk/client-s3@^3 @aws-sdk/client-sqs@^3 @aws-sdk/client-sns@^3 \
-       @opentelemetry/sdk-metrics@^3 @opentelemetry/exporter-prometheus \
+       @opentelemetry/sdk-metrics@^3 '@opentelemetry/exporter-prometheus@>=0.300.0 <0.400.0' \
   && npm cache clean --force
 
 # 3. Runtime: slim rather than distroless, because --exec and --verify-cmd run through `sh`.

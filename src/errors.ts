@@ -41,7 +41,7 @@ const BRAND: unique symbol = Symbol.for('s3-sqs-sync.error') as never;
 /** Options shared by every {@link S3SyncError} constructor. */
 export interface S3SyncErrorOptions {
   /** The underlying failure, kept as the standard `cause` property. */
-  readonly cause?: unknown;
+  readonly cause?: unknown | undefined;
 }
 
 /** Where a failure happened: an S3 object, a local file, or both. */
@@ -320,7 +320,7 @@ export interface FileSystemErrorOptions extends ObjectErrorOptions {
   /** Node's error code: `EISDIR`, `ENAMETOOLONG`, `ENOSPC`, `EROFS`, `EIO`, … */
   readonly errno: string;
   /** The call that failed (`open`, `rename`, `fsync`, …), when Node says. */
-  readonly syscall?: string;
+  readonly syscall?: string | undefined;
 }
 
 /**

@@ -94,7 +94,7 @@ export type {
   StoreHealth,
   StoreSnapshot,
 } from './store/types.ts';
-export type { StandardSchemaV1, Validate } from './store/validator.ts';
+export type { StandardSchemaV1, Validate, WithSchema } from './store/validator.ts';
 export type {
   AppliedUpdate,
   DownloadIntoStoreOptions,

@@ -72,18 +72,18 @@ export interface HealthServerOptions {
    * How long a client may take to send a whole request (headers included), in ms.
    * @defaultValue 10000
    */
-  readonly requestTimeoutMs?: number;
+  readonly requestTimeoutMs?: number | undefined;
   /**
    * Connections open at once; more are closed as they arrive. Probes and a scraper need a few.
    * @defaultValue 64
    */
-  readonly maxConnections?: number;
+  readonly maxConnections?: number | undefined;
   /**
    * How often Node checks open connections against `requestTimeoutMs`, in ms. Node's own default
    * (30 s) would let a client that trickles header bytes hold a socket three times the timeout.
    * @defaultValue 1000
    */
-  readonly connectionsCheckingIntervalMs?: number;
+  readonly connectionsCheckingIntervalMs?: number | undefined;
 }
 
 export const DEFAULT_HEALTH_REQUEST_TIMEOUT_MS = 10_000;

@@ -11,7 +11,8 @@ Commands:
   replica-queue delete     unsubscribe and delete a replica queue
   replica-queue sweep      remove replica queues whose replicas are gone
 
-Run "s3-sqs-sync <command> --help" for a command's flags. Documentation: docs/cli.md.
+Run "s3-sqs-sync <command> --help" for a command's flags, "s3-sqs-sync --version" for the
+version. Documentation: docs/cli.md.
 `;
 
 export const SYNC_HELP = `Usage: s3-sqs-sync sync (--queue-url URL | --queue-url-file FILE) --target PATH (--source S3_URL | --allow-bucket B) [flags]

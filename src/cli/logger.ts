@@ -20,7 +20,7 @@ export interface LoggerOptions {
   /** Where lines go. */
   readonly write: (line: string) => void;
   /** For tests and for the pretty clock. */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /** An error as a log field: a package error's `toJSON()`, or the parts of any other error that say what happened. */

@@ -2,11 +2,18 @@
  * The `s3-sqs-sync` command: the pipeline as a sidecar for services not written in Node, and the
  * replica-queue helpers for scripts. See docs/cli.md.
  */
+import { createRequire } from 'node:module';
 import { UsageError } from './args.ts';
 import { MAIN_HELP } from './help.ts';
 import type { CommandIo } from './sync-command.ts';
 
 const USAGE_EXIT_CODE = 2;
+const COMMANDS = new Set(['sync', 'parse', 'replica-queue']);
+
+/** The version of the installed package, read by name so that sources and build agree. */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('s3-sqs-sync/package.json') as { version: string }).version;
+}
 
 /** Runs one command line; resolves with the exit code. Never calls `process.exit` itself. */
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -30,6 +37,11 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       case 'help':
         io.stdout(MAIN_HELP);
         return 0;
+      case '--version':
+      case '-v':
+      case 'version':
+        io.stdout(`${packageVersion()}\n`);
+        return 0;
       case undefined:
         io.stderr.write(MAIN_HELP);
         return USAGE_EXIT_CODE;
@@ -38,7 +50,8 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      const help = command === undefined || command.startsWith('-') ? '' : ` ${command}`;
+      // A known command's own help; for anything else, the list of commands.
+      const help = command !== undefined && COMMANDS.has(command) ? ` ${command}` : '';
       io.stderr.write(`s3-sqs-sync: ${error.message}\nRun "s3-sqs-sync${help} --help" for usage.\n`);
       return USAGE_EXIT_CODE;
     }

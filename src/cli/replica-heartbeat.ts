@@ -20,16 +20,16 @@ export interface ReplicaHeartbeatOptions {
    * How often to refresh the tag, in milliseconds. A sweep's `--older-than-ms` must exceed it.
    * @defaultValue 300000 (5 minutes)
    */
-  readonly intervalMs?: number;
+  readonly intervalMs?: number | undefined;
   /**
    * Called with a failed ListQueueTags or TagQueue: the SDK's error, or `NotFoundError`
    * (`ERR_NOT_FOUND`) when the queue no longer exists (a sweep deleted it: nothing will arrive on
    * it again). A failure never stops the heartbeat: the next tick tries again.
    * @defaultValue a process warning
    */
-  readonly onError?: (error: unknown) => void;
+  readonly onError?: ((error: unknown) => void) | undefined;
   /** Aborts the initial ListQueueTags. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface ReplicaHeartbeat {

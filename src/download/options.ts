@@ -9,17 +9,17 @@ export interface DownloadRetryOptions {
    * Retries after the first attempt.
    * @defaultValue 3
    */
-  readonly retries?: number;
+  readonly retries?: number | undefined;
   /**
    * Delay before the first retry, before jitter (which multiplies it by 1 to 2).
    * @defaultValue 200
    */
-  readonly minDelayMs?: number;
+  readonly minDelayMs?: number | undefined;
   /**
    * Longest delay between two attempts.
    * @defaultValue 5000
    */
-  readonly maxDelayMs?: number;
+  readonly maxDelayMs?: number | undefined;
 }
 
 /** What S3 said about the object being downloaded; passed to `verify`. */
@@ -77,20 +77,20 @@ export interface DownloadOptions<V = unknown> {
    */
   readonly target: string;
   /** The ETag you already have: an unchanged object gives `{ status: 'not-modified' }` (HTTP 304). */
-  readonly ifNoneMatch?: string;
+  readonly ifNoneMatch?: string | undefined;
   /** Download only this exact version (by ETag); a replaced object fails with `ERR_PRECONDITION` (412). */
-  readonly ifMatch?: string;
+  readonly ifMatch?: string | undefined;
   /**
    * Download this version id (needs `s3:GetObjectVersion`). A `versionId` in the source URL counts
    * the same; the two must agree. Without one, retries keep to the first response's object with
    * `If-Match` on its ETag, which needs only `s3:GetObject`.
    */
-  readonly versionId?: string;
+  readonly versionId?: string | undefined;
   /**
    * The account id that must own the bucket (`ExpectedBucketOwner`): a bucket of another account
    * answers 403 (`ERR_ACCESS_DENIED`) instead of sending its object.
    */
-  readonly expectedBucketOwner?: string;
+  readonly expectedBucketOwner?: string | undefined;
   /**
    * Further `GetObject` input, sent as given: `SSECustomerAlgorithm`, `SSECustomerKey`,
    * `SSECustomerKeyMD5`, `RequestPayer`, `ChecksumMode`, response header overrides. Fields this
@@ -99,47 +99,49 @@ export interface DownloadOptions<V = unknown> {
    * `PartNumber`, `ExpectedBucketOwner`) are refused with a `TypeError`.
    * @defaultValue `{ ChecksumMode: 'ENABLED' }`
    */
-  readonly getObjectInput?: GetObjectPassThroughInput;
+  readonly getObjectInput?: GetObjectPassThroughInput | undefined;
   /** Refuse objects larger than this (`ERR_TOO_LARGE`), before writing when Content-Length says so. */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
   /**
    * Runs on the complete temp file before it replaces the target; a throw (or rejection) aborts
    * the download with `ERR_VERIFY_FAILED` and leaves the target untouched. Its return value is
    * reported as `verified`. `context.signal` aborts with the download.
    */
-  readonly verify?: (tempPath: string, info: ObjectInfo, context: DownloadVerifyContext) => V | Promise<V>;
+  readonly verify?:
+    | ((tempPath: string, info: ObjectInfo, context: DownloadVerifyContext) => V | Promise<V>)
+    | undefined;
   /**
    * Aborts the download (`ERR_ABORTED`, with `signal.reason` as the cause) until the new file has
    * replaced the target; from then on the download has succeeded.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Retries for transient failures (5xx, throttling, resets, a body cut or stalled mid-stream),
    * or `false` for none.
    * @defaultValue `{ retries: 3, minDelayMs: 200, maxDelayMs: 5000 }`
    */
-  readonly retry?: DownloadRetryOptions | false;
+  readonly retry?: DownloadRetryOptions | false | undefined;
   /**
    * An attempt that waits this long for a response, or for the next bytes of the body, is
    * abandoned and retried. Time spent writing to the disk is not counted. `false` or `Infinity`
    * turns it off; at most 2147483647 (setTimeout's limit).
    * @defaultValue 30000
    */
-  readonly idleTimeoutMs?: number | false;
+  readonly idleTimeoutMs?: number | false | undefined;
   /** Called as bytes arrive, with the total when S3 sent a Content-Length. */
-  readonly onProgress?: (progress: { readonly bytes: number; readonly total?: number }) => void;
+  readonly onProgress?: ((progress: { readonly bytes: number; readonly total?: number }) => void) | undefined;
   /**
    * fsync the file before the rename and the directory after it, so the new content survives a
    * power loss. Turn off only for scratch data.
    * @defaultValue true
    */
-  readonly fsync?: boolean;
+  readonly fsync?: boolean | undefined;
   /**
    * Permissions of the file when the target does not exist yet (before the process umask). A
    * target that exists keeps its mode, and its owner where the process may set it.
    * @defaultValue 0o666
    */
-  readonly mode?: number;
+  readonly mode?: number | undefined;
 }
 
 /** The largest delay setTimeout can hold; a larger one fires at once. */

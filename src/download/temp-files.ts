@@ -93,7 +93,7 @@ export interface SweepTempFilesOptions {
    * (a network file system), where another host's process cannot be checked.
    * @defaultValue 0 (every leftover)
    */
-  readonly olderThanMs?: number;
+  readonly olderThanMs?: number | undefined;
 }
 
 /**

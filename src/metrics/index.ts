@@ -22,13 +22,13 @@ export interface InstrumentOptions {
    * `service.name` belong on the `MeterProvider`'s resource, not here.
    * @defaultValue none
    */
-  readonly attributes?: Attributes;
+  readonly attributes?: Attributes | undefined;
   /**
    * The queue's URL (or name): its name becomes `messaging.destination.name` on the messaging
    * metrics. The listener does not expose the URL it was given, so pass the one you passed it.
    * @defaultValue none: `messaging.destination.name` is left out
    */
-  readonly queueUrl?: string;
+  readonly queueUrl?: string | undefined;
 }
 
 /** What {@link instrument} returns. */

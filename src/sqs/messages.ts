@@ -55,7 +55,7 @@ export interface DecodeSyncMessageOptions extends ParseS3UrlOptions {
    * Longest body accepted, in bytes of UTF-8. Longer bodies are refused before they are parsed.
    * @defaultValue `1_048_576` (1 MiB, SQS's own limit)
    */
-  readonly maxBodyBytes?: number;
+  readonly maxBodyBytes?: number | undefined;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1_048_576;

@@ -23,50 +23,50 @@ export interface CreateReplicaQueueOptions {
    * `sqs:CreateQueue` to it.
    * @defaultValue `'s3-sqs-sync-replica-'`
    */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
   /**
    * The rest of the queue name. A stable id (a pod name) lets a restarted replica pick up its old
    * queue and the messages sent while it was down; but a name deleted less than 60 s ago cannot be
    * created again (SQS `QueueDeletedRecently`).
    * @defaultValue 12 random hexadecimal digits, new on every call
    */
-  readonly replicaId?: string;
+  readonly replicaId?: string | undefined;
   /**
    * More queue attributes (`VisibilityTimeout`, `KmsMasterKeyId`, `MessageRetentionPeriod`, …),
    * as SQS takes them. `Policy` and `FifoQueue` are set here and refused.
    * @defaultValue `{ MessageRetentionPeriod: '3600' }`
    */
-  readonly queueAttributes?: Readonly<Record<string, string>>;
+  readonly queueAttributes?: Readonly<Record<string, string>> | undefined;
   /** More tags for the queue (cost allocation, owner). Keys starting `s3-sqs-sync:` are reserved. */
-  readonly tags?: Readonly<Record<string, string>>;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
   /**
    * Deliver the published message as the SQS body, without the SNS envelope (smaller, and the
    * same body a queue fed by S3 directly gets). The pipeline reads both forms.
    * @defaultValue true
    */
-  readonly rawMessageDelivery?: boolean;
+  readonly rawMessageDelivery?: boolean | undefined;
   /** An SNS filter policy, as an object or its JSON, so the queue gets only the events it wants. */
-  readonly filterPolicy?: string | Readonly<Record<string, unknown>>;
+  readonly filterPolicy?: string | Readonly<Record<string, unknown>> | undefined;
   /**
    * What `filterPolicy` is matched against. S3 event notifications carry no message attributes,
    * so only `MessageBody` can filter them (SNS's own default is `MessageAttributes`).
    * @defaultValue `'MessageBody'`
    */
-  readonly filterPolicyScope?: 'MessageBody' | 'MessageAttributes';
+  readonly filterPolicyScope?: 'MessageBody' | 'MessageAttributes' | undefined;
   /**
    * How often the handle refreshes the queue's `s3-sqs-sync:last-seen` tag, in ms; `0` turns the
    * timer off (call `touch()` yourself). Give the sweeper an `olderThanMs` several times this.
    * @defaultValue 300000 (5 minutes)
    */
-  readonly heartbeatIntervalMs?: number;
+  readonly heartbeatIntervalMs?: number | undefined;
   /**
    * Called when a timed heartbeat fails. A `NotFoundError` means the queue was deleted under a live
    * replica: it hears of no change until it makes a new queue.
    * @defaultValue a process warning
    */
-  readonly onHeartbeatError?: (error: unknown) => void;
+  readonly onHeartbeatError?: ((error: unknown) => void) | undefined;
   /** Aborts the set-up (`ERR_ABORTED`); whatever was created is removed. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 const RESERVED_ATTRIBUTES = new Set(['Policy', 'FifoQueue']);

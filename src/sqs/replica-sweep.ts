@@ -36,9 +36,9 @@ export interface SweepReplicaQueuesOptions {
    * Queue name prefix to look under (`ListQueues` by prefix), as given to `createReplicaQueue`.
    * @defaultValue `'s3-sqs-sync-replica-'`
    */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
   /** Only sweep replica queues of this topic; others are left alone. */
-  readonly topicArn?: string;
+  readonly topicArn?: string | undefined;
   /**
    * A replica queue whose `s3-sqs-sync:last-seen` tag (or, without one, its creation time) is
    * older than this is removed. At least 60000; make it several heartbeat intervals, so a replica
@@ -49,9 +49,9 @@ export interface SweepReplicaQueuesOptions {
    * Report what would be removed, remove nothing.
    * @defaultValue false
    */
-  readonly dryRun?: boolean;
+  readonly dryRun?: boolean | undefined;
   /** Aborts the sweep between calls (`ERR_ABORTED`); a queue half-removed is finished by the next sweep. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A replica queue the sweep removed (or, with `dryRun`, would remove). */

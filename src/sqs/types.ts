@@ -47,74 +47,74 @@ export interface SqsListenerOptions {
    * batch is doing. Abandoned handlers still running take slots too, but never the last one.
    * @defaultValue 1
    */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /**
    * Messages per receive, 1 to 10 (never more than the free slots, so no message waits in
    * memory while its visibility timeout runs).
    * @defaultValue 10
    */
-  readonly batchSize?: number;
+  readonly batchSize?: number | undefined;
   /**
    * Long-poll wait, 0 to 20 seconds. With 0 (short polling), an empty receive is followed by
    * `emptyReceiveDelayMs` of rest.
    * @defaultValue 20
    */
-  readonly waitTimeSeconds?: number;
+  readonly waitTimeSeconds?: number | undefined;
   /**
    * With `waitTimeSeconds: 0`, how long to wait after a receive that returned nothing, so an
    * empty queue is not polled back to back.
    * @defaultValue 1000
    */
-  readonly emptyReceiveDelayMs?: number;
+  readonly emptyReceiveDelayMs?: number | undefined;
   /**
    * Visibility timeout given to received messages, in seconds (1 to 43200; 0 is refused: the
    * listener would receive its own running messages again). The heartbeat keeps a message
    * invisible while its handler runs.
    * @defaultValue 30
    */
-  readonly visibilityTimeout?: number;
+  readonly visibilityTimeout?: number | undefined;
   /**
    * How often to extend a held message, in seconds; less than `visibilityTimeout`.
    * @defaultValue a third of `visibilityTimeout`
    */
-  readonly heartbeatIntervalSeconds?: number;
+  readonly heartbeatIntervalSeconds?: number | undefined;
   /**
    * Stop extending a message once it has been held this long in total, in seconds: the
    * handler's signal is aborted (`HeartbeatError`) and the message goes back to the queue.
    * @defaultValue 3600
    */
-  readonly maxExtensionSeconds?: number;
+  readonly maxExtensionSeconds?: number | undefined;
   /**
    * Seconds before a failed message may be received again (its visibility after the failure),
    * from its receive count and the error. Rounded and clamped to 0–43200 (`Infinity` gives
    * 43200); a value that is not a number (`NaN`, `undefined`) or a throw gives the default.
    * @defaultValue 5 × 2^(receiveCount − 1) seconds, at most 900
    */
-  readonly retryDelaySeconds?: (receiveCount: number, error: unknown) => number;
+  readonly retryDelaySeconds?: ((receiveCount: number, error: unknown) => number) | undefined;
   /**
    * After this long the handler is abandoned: its signal is aborted (`HandlerTimeoutError`), the
    * message counts as failed (retry delay, `processing_error`) and is never deleted, even if
    * the handler resolves later.
    * @defaultValue no timeout
    */
-  readonly handlerTimeoutMs?: number;
+  readonly handlerTimeoutMs?: number | undefined;
   /**
    * Message attributes to receive (`['All']` for all).
    * @defaultValue none
    */
-  readonly messageAttributeNames?: readonly string[];
+  readonly messageAttributeNames?: readonly string[] | undefined;
   /**
    * Waits after a failed receive, before jitter: the first wait is `minMs`, doubling to `maxMs`.
    * Credential, permission and missing-queue errors wait `maxMs` at once. Reset by a success.
    * @defaultValue `{ minMs: 1000, maxMs: 60000 }`
    */
-  readonly receiveErrorBackoff?: { readonly minMs?: number; readonly maxMs?: number };
+  readonly receiveErrorBackoff?: { readonly minMs?: number; readonly maxMs?: number } | undefined;
   /**
    * Where failures are logged, and where a throwing event listener is reported (without a
    * `warn` method: a process warning). A logger that throws is ignored.
    * @defaultValue silent
    */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
 }
 
 /** Options for {@link SqsListener.stop}. */
@@ -124,7 +124,7 @@ export interface StopOptions {
    * their messages handed back (visibility 0) for another consumer.
    * @defaultValue 30000
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** What `stop()` resolves with (and `stopped` carries). */

@@ -3,7 +3,7 @@ import { checkListenerErrorOption, StoreCore } from './core.ts';
 import { refuseProtoKeys } from './proto-keys.ts';
 import { readJsonFile } from './read-json.ts';
 import type { ReloadableStore } from './types.ts';
-import type { Validate } from './validator.ts';
+import type { Validate, WithSchema } from './validator.ts';
 
 /** Options for {@link createReloadableStore}. */
 export interface CreateReloadableStoreOptions<T> {
@@ -13,23 +13,23 @@ export interface CreateReloadableStoreOptions<T> {
    * Checks the loaded data: a function that returns it (or a replacement) or throws, or a
    * Standard Schema. A function returning `undefined` or a boolean is refused (`ERR_VALIDATION`).
    */
-  readonly validate?: Validate<T>;
+  readonly validate?: Validate<T> | undefined;
   /**
    * Reads a candidate file for `stage()`.
    * @defaultValue a strict JSON file read (as `JsonFileStore` does)
    */
-  readonly readCandidate?: (path: string, signal: AbortSignal) => Promise<unknown>;
+  readonly readCandidate?: ((path: string, signal: AbortSignal) => Promise<unknown>) | undefined;
   /**
    * Deep-freeze data before publishing it.
    * @defaultValue false
    */
-  readonly freeze?: boolean;
+  readonly freeze?: boolean | undefined;
   /**
    * Told when an event listener throws or an async one rejects; the other listeners and the
    * store carry on either way.
    * @defaultValue a process warning (`S3_SYNC_LISTENER_THREW`)
    */
-  readonly onListenerError?: ListenerErrorReporter;
+  readonly onListenerError?: ListenerErrorReporter | undefined;
 }
 
 /**
@@ -37,6 +37,10 @@ export interface CreateReloadableStoreOptions<T> {
  * same guarantees as `JsonFileStore`: validate before swap, last good kept, single-flight reloads,
  * and data holding a `__proto__` or `constructor.prototype` key refused with `ERR_PARSE`.
  */
+export function createReloadableStore<T = unknown>(
+  options: WithSchema<CreateReloadableStoreOptions<T>, T>,
+): ReloadableStore<T>;
+export function createReloadableStore<T = unknown>(options: CreateReloadableStoreOptions<T>): ReloadableStore<T>;
 export function createReloadableStore<T = unknown>(options: CreateReloadableStoreOptions<T>): ReloadableStore<T> {
   if (typeof options?.load !== 'function') throw new TypeError('Expected `load` to be a function');
   const { load, readCandidate } = options;

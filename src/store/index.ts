@@ -42,4 +42,4 @@ export type {
   StoreHealth,
   StoreSnapshot,
 } from './types.ts';
-export type { StandardSchemaV1, Validate } from './validator.ts';
+export type { StandardSchemaV1, Validate, WithSchema } from './validator.ts';

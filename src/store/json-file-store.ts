@@ -3,7 +3,7 @@ import type { ListenerErrorReporter } from '../events.ts';
 import { checkOptionalPositive } from '../validate.ts';
 import { checkListenerErrorOption, StoreCore } from './core.ts';
 import { readJsonFile } from './read-json.ts';
-import type { Validate } from './validator.ts';
+import type { Validate, WithSchema } from './validator.ts';
 
 /** Options for {@link JsonFileStore}. */
 export interface JsonFileStoreOptions<T> {
@@ -14,32 +14,32 @@ export interface JsonFileStoreOptions<T> {
    * throws, or a Standard Schema (zod 4, valibot, an ArkType `type`…). Invalid data is never
    * published (`ERR_VALIDATION`); neither is a function's `undefined` or boolean result.
    */
-  readonly validate?: Validate<T>;
+  readonly validate?: Validate<T> | undefined;
   /**
    * Refuse files larger than this (`ERR_TOO_LARGE`), checked before reading; a file that grows
    * while it is read (or a pipe) is read no further than one byte past it.
    * @defaultValue the largest string V8 can build (about 512 MiB)
    */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
   /**
    * Accept a leading UTF-8 byte order mark. JSON must not have one (RFC 8259), so by default such
    * a file is refused with `ERR_PARSE`, which tells you the publisher added one.
    * @defaultValue false
    */
-  readonly allowBom?: boolean;
+  readonly allowBom?: boolean | undefined;
   /**
    * Deep-freeze data before publishing it, so a reader that mutates it throws instead of
    * corrupting what every other reader sees. Costs a walk over the data on each load. Typed
    * arrays and Buffers (from a validator) cannot be frozen and are left as they are.
    * @defaultValue false
    */
-  readonly freeze?: boolean;
+  readonly freeze?: boolean | undefined;
   /**
    * Told when an event listener throws or an async one rejects; the other listeners and the
    * store carry on either way.
    * @defaultValue a process warning (`S3_SYNC_LISTENER_THREW`)
    */
-  readonly onListenerError?: ListenerErrorReporter;
+  readonly onListenerError?: ListenerErrorReporter | undefined;
 }
 
 /**
@@ -51,6 +51,8 @@ export class JsonFileStore<T = unknown> extends StoreCore<T> {
   /** The absolute path of the file. */
   readonly path: string;
 
+  constructor(options: WithSchema<JsonFileStoreOptions<T>, T>);
+  constructor(options: JsonFileStoreOptions<T>);
   constructor(options: JsonFileStoreOptions<T>) {
     if (typeof options?.path !== 'string' || options.path === '') {
       throw new TypeError(`Expected \`path\` to be a file path, received ${String(options?.path)}`);

@@ -45,7 +45,7 @@ export interface StagedUpdate<T> {
 /** Options for `reload` and `load`. */
 export interface ReloadOptions {
   /** Stops waiting: the call rejects with `ERR_ABORTED`. A read shared with other callers goes on. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Events of a store, with their listener arguments. */

@@ -37,6 +37,13 @@ export declare namespace StandardSchemaV1 {
  */
 export type Validate<T> = ((data: unknown) => T | Promise<T>) | StandardSchemaV1<unknown, T>;
 
+/**
+ * Options `O` whose `validate` is a Standard Schema. The functions that take a `validate` have an
+ * overload with these first, so that `T` comes from the schema alone: an ArkType `type` is also
+ * callable, and inferred through its call `T` would include the errors it returns as a value.
+ */
+export type WithSchema<O, T> = Omit<O, 'validate'> & { readonly validate: StandardSchemaV1<unknown, T> };
+
 // ArkType's `type(...)` is a function that also carries `~standard`: calling it returns its
 // errors as a value, so the schema interface must win over the call.
 function isStandardSchema(value: unknown): value is StandardSchemaV1 {

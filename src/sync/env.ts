@@ -8,7 +8,7 @@ export interface S3SyncEnvOptions {
    * Prefix of every variable name.
    * @defaultValue 'MCP_REGISTRY_'
    */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
 }
 
 /** What the environment configures; add your clients to make `S3SyncOptions`. */

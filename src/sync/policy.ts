@@ -8,7 +8,7 @@ export interface AllowList {
    * Key prefixes objects must start with; any key when absent. `''` allows every key.
    * @defaultValue every key
    */
-  readonly keyPrefixes?: readonly string[];
+  readonly keyPrefixes?: readonly string[] | undefined;
 }
 
 /** One object an update names: what a message announced, or the fixed source. */

@@ -8,6 +8,7 @@ import { defaultRetryDelaySeconds, SqsListener } from '../sqs/listener.ts';
 import type { HandlerContext } from '../sqs/types.ts';
 import { JsonFileStore } from '../store/json-file-store.ts';
 import type { ReloadableStore } from '../store/types.ts';
+import type { WithSchema } from '../store/validator.ts';
 import { type S3Endpoint, type S3Location, toS3Location } from '../url/s3-url.ts';
 import { checkOptionalInteger, checkOptionalPositive } from '../validate.ts';
 import { Coalescer, type Outcome } from './coalescer.ts';
@@ -54,6 +55,8 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #runner: UpdateRunner<T>;
 
+  constructor(options: WithSchema<S3SyncOptions<T>, T>);
+  constructor(options: S3SyncOptions<T>);
   constructor(options: S3SyncOptions<T>) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('Expected an options object');
@@ -358,6 +361,8 @@ function untilAborted<V>(work: Promise<V>, signal: AbortSignal): Promise<V> {
  * Creates the pipeline that keeps `target` (and the store serving it) in step with S3, told by
  * SQS. Call `start()`; read with `sync.store.get()`; report `sync.health()`; `stop()` on shutdown.
  */
+export function createS3Sync<T = unknown>(options: WithSchema<S3SyncOptions<T>, T>): S3Sync<T>;
+export function createS3Sync<T = unknown>(options: S3SyncOptions<T>): S3Sync<T>;
 export function createS3Sync<T = unknown>(options: S3SyncOptions<T>): S3Sync<T> {
   return new S3Sync<T>(options);
 }

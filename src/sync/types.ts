@@ -39,65 +39,65 @@ export interface S3SyncOptions<T = unknown> {
    * naming another object is skipped, `not-allowed`). Fetched by `start()`, and by the reconcile
    * timer. Give either `source` or `allow`, not both (construction throws with both or neither).
    */
-  readonly source?: string | S3Location;
+  readonly source?: string | S3Location | undefined;
   /** Objects a message may name. Anything else is acknowledged, reported and never fetched. */
-  readonly allow?: AllowList;
+  readonly allow?: AllowList | undefined;
   /**
    * S3-compatible services (MinIO, LocalStack, R2, an emulator) whose URLs `source` and
    * `{ s3_url }` messages may use, as `parseS3Url` takes them. Never on by default.
    * @defaultValue AWS hosts only
    */
-  readonly endpoints?: readonly S3Endpoint[];
+  readonly endpoints?: readonly S3Endpoint[] | undefined;
   /**
    * The store to publish into.
    * @defaultValue a `JsonFileStore` on `target` with `validate`
    */
-  readonly store?: ReloadableStore<T>;
+  readonly store?: ReloadableStore<T> | undefined;
   /** For the default store: checks parsed data (a function that returns it or throws, or a Standard Schema). */
-  readonly validate?: Validate<T>;
+  readonly validate?: Validate<T> | undefined;
   /**
    * Refuse objects larger than this, in bytes (`ERR_TOO_LARGE`, before anything is written).
    * @defaultValue 512 MiB
    */
-  readonly maxBytes?: number;
+  readonly maxBytes?: number | undefined;
   /**
    * Send the announced `VersionId` with the download. Off by default: it needs
    * `s3:GetObjectVersion`; the download keeps to the announced object with `If-Match` on its
    * ETag either way.
    * @defaultValue false
    */
-  readonly pinVersionId?: boolean;
+  readonly pinVersionId?: boolean | undefined;
   /**
    * Every this many milliseconds, a conditional GET (`If-None-Match`) of the last object applied
    * (or `source`), so a replica that missed a message converges. 0 turns it off.
    * @defaultValue 0
    */
-  readonly reconcileIntervalMs?: number;
+  readonly reconcileIntervalMs?: number | undefined;
   /**
    * What to do with a message whose update failed permanently (not allowed content, `NoSuchKey`,
    * access denied, too large).
    * @defaultValue 'delete'
    */
-  readonly permanentFailure?: PermanentFailureAction;
+  readonly permanentFailure?: PermanentFailureAction | undefined;
   /**
    * With `permanentFailure: 'redrive'`: the visibility delay, in seconds, before such a message
    * comes back (and, after the queue's `maxReceiveCount`, goes to its dead-letter queue).
    * @defaultValue 900
    */
-  readonly permanentRetryDelaySeconds?: number;
+  readonly permanentRetryDelaySeconds?: number | undefined;
   /**
    * The AWS account that must own the bucket (`ExpectedBucketOwner`): a bucket owned by another
    * account answers 403 (`ERR_ACCESS_DENIED`), so a deleted and re-created bucket name cannot
    * feed the service.
    */
-  readonly expectedBucketOwner?: string;
+  readonly expectedBucketOwner?: string | undefined;
   /** Retries of each download for transient failures (see `downloadS3Object`). */
-  readonly retry?: DownloadRetryOptions | false;
+  readonly retry?: DownloadRetryOptions | false | undefined;
   /**
    * How long `stop()` lets a running update finish before aborting it, in milliseconds.
    * @defaultValue 30000
    */
-  readonly stopTimeoutMs?: number;
+  readonly stopTimeoutMs?: number | undefined;
 }
 
 /** Where the sync is in its life. */

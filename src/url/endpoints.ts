@@ -31,7 +31,7 @@ export interface ParseS3UrlOptions {
    * and indexed on first use and again only when it changes, so pass the same array to every call.
    * @defaultValue `[]` (AWS hosts only)
    */
-  readonly endpoints?: readonly S3Endpoint[];
+  readonly endpoints?: readonly S3Endpoint[] | undefined;
 }
 
 /** A listed endpoint, after checking: its origin as `new URL()` writes it. */

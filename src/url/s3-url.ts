@@ -69,7 +69,7 @@ export interface FormatS3UrlOptions {
    * it has none. `s3` cannot carry a region: a location with one is refused rather than cut.
    * @defaultValue `'s3'`
    */
-  readonly style?: S3UrlStyle;
+  readonly style?: S3UrlStyle | undefined;
 }
 
 // Generous for a presigned URL with a session token; a longer string is not an S3 URL.

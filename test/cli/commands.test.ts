@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,20 @@ describe('s3-sqs-sync', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(text);
     });
+  });
+
+  it('prints the package version for --version, -v and version', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    for (const flag of ['--version', '-v', 'version']) {
+      expect(await run([flag])).toMatchObject({ code: 0, stdout: version });
+    }
+  });
+
+  it('points an unknown command to the list of commands, not to its own help', async () => {
+    const result = await run(['frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Run "s3-sqs-sync --help" for usage.');
+    expect((await run(['sync', '--bogus'])).stderr).toContain('Run "s3-sqs-sync sync --help" for usage.');
   });
 
   describe('bad flags', () => {

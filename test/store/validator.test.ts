@@ -1,8 +1,10 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { type } from 'arktype';
 import * as v from 'valibot';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createReloadableStore, JsonFileStore, type S3SyncError } from '../../src/index.ts';
+import { createReloadableStore, createS3Sync, JsonFileStore, type S3SyncError } from '../../src/index.ts';
 import { registry, type TempSource, tempSource } from '../../src/testing/index.ts';
 
 describe('validate', () => {
@@ -85,5 +87,34 @@ describe('validate', () => {
         expect((await store.load()).data).toBe(value);
       }
     });
+  });
+
+  // Checked by the type checker (npm run typecheck), not at run time: the data's type is the
+  // schema's output, for the callable ArkType `type` too (inferred through its call, it would
+  // include the ArkErrors it returns).
+  it('types the data as the schema output, for every Standard Schema library and a function', () => {
+    interface Servers {
+      servers: string[];
+    }
+    const ark = type({ servers: 'string[]' });
+    const zod = z.object({ servers: z.array(z.string()) });
+    const path = source.path;
+    expectTypeOf(new JsonFileStore({ path, validate: ark }).get).returns.toEqualTypeOf<Servers>();
+    expectTypeOf(new JsonFileStore({ path, validate: zod }).get).returns.toEqualTypeOf<Servers>();
+    expectTypeOf(new JsonFileStore({ path, validate: (data) => data as Servers }).get).returns.toEqualTypeOf<Servers>();
+    expectTypeOf(
+      new JsonFileStore({ path, validate: async (data) => data as Servers }).get,
+    ).returns.toEqualTypeOf<Servers>();
+    expectTypeOf(new JsonFileStore({ path }).get).returns.toEqualTypeOf<unknown>();
+    expectTypeOf(createReloadableStore({ load: async () => ({}), validate: ark }).get).returns.toEqualTypeOf<Servers>();
+    const sync = createS3Sync({
+      sqs: { client: new SQSClient({ region: 'us-east-1' }), queueUrl: 'https://sqs.us-east-1.amazonaws.com/1/q' },
+      s3: { client: new S3Client({ region: 'us-east-1' }) },
+      target: path,
+      source: 's3://bucket-name/key.json',
+      validate: ark,
+    });
+    expectTypeOf(sync.store.get).returns.toEqualTypeOf<Servers>();
+    expect(sync.state).toBe('idle');
   });
 });
