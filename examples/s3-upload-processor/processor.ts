@@ -276,7 +276,10 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
     this.#results.set(result.id, result);
     for (const evicted of trim(this.#results, this.#maxResults)) {
       // After the work on its object queued so far: a download of it may be about to record.
-      void this.#serially(evicted.url, (url) => this.#forget(url));
+      // Nobody awaits it: a listener of `evicted` that throws is logged, not left unhandled.
+      this.#serially(evicted.url, (url) => this.#forget(url)).catch((error: unknown) => {
+        this.#logger.warn?.({ err: this.#describe(error), url: evicted.url }, 'eviction failed');
+      });
     }
     this.#logger.info?.({ id: result.id, url: result.url, status: result.status }, 'upload recorded');
     this.emit('result', result);

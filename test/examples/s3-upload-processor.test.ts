@@ -446,6 +446,24 @@ describe('UploadProcessor.handleMessage', () => {
       gated.destroy();
     }
   });
+  it('logs a listener of evicted that throws, and leaves no rejection unhandled', async () => {
+    let logged!: (fields: unknown) => void;
+    const warned = new Promise<unknown>((resolve) => {
+      logged = resolve;
+    });
+    const uploads = await processor({
+      maxResults: 1,
+      logger: { warn: (fields: unknown, text?: string) => text === 'eviction failed' && logged(fields) },
+    });
+    uploads.on('evicted', () => {
+      throw new Error('a listener bug');
+    });
+    for (const key of ['throwing-evicted/a.txt', 'throwing-evicted/b.txt']) {
+      const eTag = await put(key, key);
+      await uploads.handleMessage(message(s3EventBody({ bucket, key, eTag })), context());
+    }
+    expect(await warned).toMatchObject({ err: { message: 'a listener bug' } });
+  });
 });
 
 describe('settleEach', () => {
