@@ -79,9 +79,9 @@ export const REPLICA_HELP = `Usage: s3-sqs-sync replica-queue <create|delete|swe
       Makes a queue that only the topic may send to and subscribes it (raw delivery).
       Prints { queueUrl, queueArn, queueName, replicaId, topicArn, subscriptionArn } as JSON
       (write it to a file for sync --queue-url-file and delete --queue-url-file).
-  delete (--queue-url URL [--subscription-arn ARN] | --queue-url-file FILE)
+  delete (--queue-url URL | --queue-url-file FILE) [--subscription-arn ARN]
       Unsubscribes (when given, or named in the file) and deletes the queue. A queue or
-      subscription already gone is fine.
+      subscription already gone is fine. A file holding a URL alone needs --subscription-arn.
   sweep --older-than-ms N [--prefix P] [--topic-arn ARN] [--dry-run]
       Removes replica queues whose last heartbeat is older than N ms (at least 60000), with their
       subscriptions. Prints { removed, kept, ignored, failed } as JSON. sync refreshes its replica

@@ -15,14 +15,38 @@ function packageVersion(): string {
   return (createRequire(import.meta.url)('s3-sqs-sync/package.json') as { version: string }).version;
 }
 
+const HELD_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/**
+ * Until a listener exists, Node's default for these signals is to die (129/130/143). `sync` takes
+ * a moment to load; what arrives meanwhile is kept for it, and handed over by `release()`, which
+ * removes these listeners (safe to call twice).
+ */
+function holdSignals(): () => NodeJS.Signals[] {
+  const held: NodeJS.Signals[] = [];
+  const hold = (signal: NodeJS.Signals) => {
+    held.push(signal);
+  };
+  for (const signal of HELD_SIGNALS) process.on(signal, hold);
+  return () => {
+    for (const signal of HELD_SIGNALS) process.off(signal, hold);
+    return held.splice(0);
+  };
+}
+
 /** Runs one command line; resolves with the exit code. Never calls `process.exit` itself. */
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'sync': {
-        const { runSync } = await import('./sync-command.ts');
-        return await runSync(rest, io);
+        const release = holdSignals();
+        try {
+          const { runSync } = await import('./sync-command.ts');
+          return await runSync(rest, io, release);
+        } finally {
+          release();
+        }
       }
       case 'parse': {
         const { runParse } = await import('./parse-command.ts');

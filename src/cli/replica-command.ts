@@ -80,10 +80,18 @@ export async function runReplicaQueue(argv: readonly string[], io: CommandIo): P
     if (file !== undefined && values['queue-url'] !== undefined) {
       throw new UsageError('give --queue-url or --queue-url-file, not both');
     }
-    // The file `create` wrote names the subscription too, so a preStop hook needs only the file.
+    // The file `create` wrote names the subscription too, so a script needs only the file.
     const fromFile = file === undefined ? undefined : readQueueFile('queue-url-file', file);
     const queueUrl = fromFile?.queueUrl ?? required('queue-url', values['queue-url']);
     const subscriptionArn = values['subscription-arn'] ?? fromFile?.subscriptionArn;
+    // A file holding a URL alone names no subscription, and deleting only the queue would leave
+    // one pointing at nothing that no sweep ever finds (it lists queues). Finding it here would
+    // need listing the topic's subscriptions, a permission a pod's role does not otherwise need.
+    if (fromFile !== undefined && subscriptionArn === undefined) {
+      throw new UsageError(
+        `--queue-url-file: ${file} names no subscription: give the JSON "replica-queue create" printed, or --subscription-arn`,
+      );
+    }
     const [sqs, sns] = await Promise.all([sqsClient(io.env), snsClient()]);
     try {
       // Unsubscribe first: a subscription left pointing at a deleted queue is what a sweep cannot see.

@@ -28,11 +28,13 @@ export interface ReplicaHeartbeatOptions {
    * @defaultValue a process warning
    */
   readonly onError?: ((error: unknown) => void) | undefined;
-  /** Aborts the initial ListQueueTags. */
+  /** Aborts the first ListQueueTags (the promise rejects with the abort) and stops every later tick. */
   readonly signal?: AbortSignal | undefined;
 }
 
 export interface ReplicaHeartbeat {
+  /** False while the queue's tags have not been read yet: each tick tries again. */
+  readonly isReplicaQueue: boolean;
   /** Stops the timer. Safe to call twice. */
   stop(): void;
 }
@@ -58,11 +60,13 @@ function validate(options: ReplicaHeartbeatOptions): void {
 }
 
 /**
- * Reads the queue's tags once. A replica queue (tagged `s3-sqs-sync:role=replica-queue`) gets its
- * `last-seen` tag refreshed now and every `intervalMs` on an unref'd timer; any other queue is
- * left alone and `undefined` is returned. When the tags cannot be read (no `sqs:ListQueueTags`
- * permission, say) `onError` is told and `undefined` is returned: a sidecar on a plain queue must
- * not fail to start for a permission it never needed.
+ * Reads the queue's tags. A replica queue (tagged `s3-sqs-sync:role=replica-queue`) gets its
+ * `last-seen` tag refreshed now and every `intervalMs` on an unref'd timer; a queue whose tags say
+ * it is not one is left alone and `undefined` is returned. When the tags cannot be read (a 503, a
+ * throttle, no `sqs:ListQueueTags` permission) `onError` is told and each tick reads them again
+ * until an answer comes: a sidecar on a plain queue must not fail to start for a permission it
+ * never needed, and one failed read must not leave a replica queue without its heartbeat, for a
+ * sweep to delete under a live sidecar.
  */
 export async function startReplicaHeartbeat(options: ReplicaHeartbeatOptions): Promise<ReplicaHeartbeat | undefined> {
   validate(options);
@@ -75,47 +79,71 @@ export async function startReplicaHeartbeat(options: ReplicaHeartbeatOptions): P
       // A throwing reporter must not become an unhandled rejection.
     }
   };
+  const missing = (error: unknown): unknown =>
+    isQueueMissing(error)
+      ? new NotFoundError(`Replica queue ${queueUrl} no longer exists (deleted by a sweep?)`, { cause: error })
+      : error;
+  const sendOptions = signal === undefined ? {} : { abortSignal: signal };
 
-  let tags: Record<string, string>;
-  try {
-    const listed = await sqs.send(
-      new ListQueueTagsCommand({ QueueUrl: queueUrl }),
-      signal === undefined ? {} : { abortSignal: signal },
-    );
-    tags = listed.Tags ?? {};
-  } catch (error) {
-    if (signal?.aborted) throw error;
-    report(error);
-    return undefined;
-  }
-  if (tags[REPLICA_TAGS.role] !== REPLICA_ROLE) return undefined;
+  /** `true`: a replica queue; `false`: not one; `undefined`: the tags could not be read this time. */
+  const readRole = async (): Promise<boolean | undefined> => {
+    try {
+      const listed = await sqs.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }), sendOptions);
+      return listed.Tags?.[REPLICA_TAGS.role] === REPLICA_ROLE;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      report(missing(error));
+      return undefined;
+    }
+  };
 
+  let replica = await readRole();
+  if (replica === false) return undefined;
+
+  let timer: ReturnType<typeof setInterval> | undefined;
   let inFlight = false;
   let stopped = false;
+  const stop = (): void => {
+    stopped = true;
+    clearInterval(timer);
+    signal?.removeEventListener('abort', stop);
+  };
+  const tick = async (): Promise<void> => {
+    if (replica === undefined) {
+      replica = await readRole();
+      if (replica === false) {
+        stop();
+        return;
+      }
+      if (replica === undefined || stopped) return;
+    }
+    try {
+      await sqs.send(
+        new TagQueueCommand({ QueueUrl: queueUrl, Tags: { [REPLICA_TAGS.lastSeen]: new Date().toISOString() } }),
+        sendOptions,
+      );
+    } catch (error) {
+      if (!signal?.aborted) report(missing(error));
+    }
+  };
   const touch = (): void => {
-    // A slow TagQueue must not pile up calls behind it.
+    // A slow call must not pile up calls behind it.
     if (inFlight || stopped) return;
     inFlight = true;
-    sqs
-      .send(new TagQueueCommand({ QueueUrl: queueUrl, Tags: { [REPLICA_TAGS.lastSeen]: new Date().toISOString() } }))
-      .catch((error: unknown) =>
-        report(
-          isQueueMissing(error)
-            ? new NotFoundError(`Replica queue ${queueUrl} no longer exists (deleted by a sweep?)`, { cause: error })
-            : error,
-        ),
-      )
+    tick()
+      .catch(() => undefined) // only an abort gets here, and an abort is a stop
       .finally(() => {
         inFlight = false;
       });
   };
-  touch();
-  const timer = setInterval(touch, options.intervalMs ?? DEFAULT_REPLICA_HEARTBEAT_INTERVAL_MS);
+  if (replica === true) touch();
+  timer = setInterval(touch, options.intervalMs ?? DEFAULT_REPLICA_HEARTBEAT_INTERVAL_MS);
   timer.unref();
+  signal?.addEventListener('abort', stop, { once: true });
   return {
-    stop() {
-      stopped = true;
-      clearInterval(timer);
+    get isReplicaQueue() {
+      return replica === true;
     },
+    stop,
   };
 }

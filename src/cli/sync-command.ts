@@ -95,7 +95,12 @@ function wire(sync: S3Sync<SyncedFile>, config: SyncConfig, logger: CliLogger, e
  * `s3-sqs-sync sync`: runs the pipeline until SIGTERM or SIGINT (SIGHUP is logged and ignored). Resolves with the exit code:
  * 0 after a clean stop, 1 when the start failed, 2 for bad flags or an unusable target directory.
  */
-export async function runSync(argv: readonly string[], io: CommandIo): Promise<number> {
+export async function runSync(
+  argv: readonly string[],
+  io: CommandIo,
+  /** Takes over the signals that came while the command loaded (see `main`). */
+  heldSignals?: () => readonly NodeJS.Signals[],
+): Promise<number> {
   const parsed = parseSyncArgs(argv, io.env);
   if (parsed.help) {
     io.stdout(SYNC_HELP);
@@ -104,45 +109,20 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
   const { config } = parsed;
   if (config.signal !== undefined) checkSignalConfig(config.signal.name, config.signal.target);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, write: io.stdout });
-  await checkTargetDirectory(config.target);
-  const { compileSchema } = config.schema === undefined ? { compileSchema: undefined } : await import('./schema.ts');
-  const schema = config.schema === undefined ? undefined : await compileSchema?.(config.schema);
-  const store = createCliStore({
-    target: config.target,
-    format: config.format,
-    maxBytes: config.maxBytes,
-    schema,
-    verify:
-      config.verifyCommand === undefined
-        ? undefined
-        : { command: config.verifyCommand, timeoutMs: config.verifyTimeoutMs, target: config.target, logger },
-  });
-  const [s3, sqs] = await Promise.all([s3Client(io.env), sqsClient(io.env)]);
-  const sync = createS3Sync<SyncedFile>({
-    sqs: {
-      client: sqs,
-      queueUrl: config.queueUrl,
-      logger: listenerLogger(logger),
-      ...(config.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: config.waitTimeSeconds }),
-    },
-    s3: { client: s3 },
-    target: config.target,
-    store,
-    ...(config.source === undefined ? {} : { source: config.source }),
-    ...(config.allow === undefined ? {} : { allow: config.allow }),
-    ...(config.maxBytes === undefined ? {} : { maxBytes: config.maxBytes }),
-    ...(config.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: config.reconcileIntervalMs }),
-    ...(config.expectedBucketOwner === undefined ? {} : { expectedBucketOwner: config.expectedBucketOwner }),
-    stopTimeoutMs: config.stopTimeoutMs,
-  });
-  const exec =
-    config.exec === undefined ? undefined : new ExecRunner(config.exec, logger, { timeoutMs: config.execTimeoutMs });
-  wire(sync, config, logger, exec);
 
+  // What has been started so far: a signal can come at any point of the start, and a stop ends
+  // what exists and nothing else.
+  let store: ReturnType<typeof createCliStore> | undefined;
+  let s3: Awaited<ReturnType<typeof s3Client>> | undefined;
+  let sqs: Awaited<ReturnType<typeof sqsClient>> | undefined;
+  let sync: S3Sync<SyncedFile> | undefined;
+  let exec: ExecRunner | undefined;
   let metrics: MetricsEndpoint | undefined;
   let heartbeat: ReplicaHeartbeat | undefined;
   let server: Server | undefined;
   let progress: Progress | undefined;
+  // Ends the calls of the start that a stop would otherwise wait on (the heartbeat's first read).
+  const stopping = new AbortController();
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => {
     finish = resolve;
@@ -150,25 +130,26 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (code: number, reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
+      stopping.abort();
       heartbeat?.stop();
       logger.info('stopping', { reason });
       progress?.stop();
       // A running --verify-cmd would hold the stop until its own timeout: kill it, the update is refused.
-      store.abort();
+      store?.abort();
       try {
         const deadline = performance.now() + config.stopTimeoutMs;
-        await sync.stop();
+        await sync?.stop();
         // One --stop-timeout bounds the whole stop: a hung --exec gets what the pipeline left, then its group is killed.
         await exec?.close(Math.max(0, deadline - performance.now()));
         if (server !== undefined) await closeServer(server);
         await metrics?.shutdown();
-        await store.close();
+        await store?.close();
       } catch (error) {
         logger.error('stop failed', { err: errorField(error) });
         code = code === 0 ? 1 : code;
       } finally {
-        s3.destroy();
-        sqs.destroy();
+        s3?.destroy();
+        sqs?.destroy();
         finish(code);
       }
     })();
@@ -178,7 +159,7 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
     if (shuttingDown !== undefined) {
       logger.warn('second signal: exiting now', { signal });
       // Exiting now leaves no time for a grace period: the hooks' process groups go with SIGKILL.
-      store.abort();
+      store?.abort();
       exec?.kill(true);
       finish(1);
       return;
@@ -187,87 +168,165 @@ export async function runSync(argv: readonly string[], io: CommandIo): Promise<n
   };
   // Node exits on SIGHUP by default, and an init (tini in the image, `docker run --init`) forwards
   // one sent to pid 1. A sidecar must not stop because a HUP meant for the service reached it; the
-  // command reads no configuration it could reload, so it says so and carries on.
+  // command reads no configuration it could reload, so it says so and carries on. Installed before
+  // the first await: until a listener exists, a signal kills the process with Node's default.
   const onHangUp = () => logger.info('SIGHUP ignored: nothing to reload', { signal: 'SIGHUP' });
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('SIGHUP', onHangUp);
-  void finished.finally(() => {
+  for (const signal of heldSignals?.() ?? []) {
+    if (signal === 'SIGHUP') onHangUp();
+    else onSignal(signal);
+  }
+
+  const start = async (): Promise<number> => {
+    await checkTargetDirectory(config.target);
+    const { compileSchema } = config.schema === undefined ? { compileSchema: undefined } : await import('./schema.ts');
+    const schema = config.schema === undefined ? undefined : await compileSchema?.(config.schema);
+    if (shuttingDown !== undefined) return finished;
+    store = createCliStore({
+      target: config.target,
+      format: config.format,
+      maxBytes: config.maxBytes,
+      schema,
+      verify:
+        config.verifyCommand === undefined
+          ? undefined
+          : { command: config.verifyCommand, timeoutMs: config.verifyTimeoutMs, target: config.target, logger },
+    });
+    const clients = await Promise.all([s3Client(io.env), sqsClient(io.env)]);
+    if (shuttingDown !== undefined) {
+      for (const client of clients) client.destroy();
+      return finished;
+    }
+    [s3, sqs] = clients;
+    const pipeline = createS3Sync<SyncedFile>({
+      sqs: {
+        client: sqs,
+        queueUrl: config.queueUrl,
+        logger: listenerLogger(logger),
+        ...(config.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: config.waitTimeSeconds }),
+      },
+      s3: { client: s3 },
+      target: config.target,
+      store,
+      ...(config.source === undefined ? {} : { source: config.source }),
+      ...(config.allow === undefined ? {} : { allow: config.allow }),
+      ...(config.maxBytes === undefined ? {} : { maxBytes: config.maxBytes }),
+      ...(config.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: config.reconcileIntervalMs }),
+      ...(config.expectedBucketOwner === undefined ? {} : { expectedBucketOwner: config.expectedBucketOwner }),
+      stopTimeoutMs: config.stopTimeoutMs,
+    });
+    sync = pipeline;
+    exec =
+      config.exec === undefined ? undefined : new ExecRunner(config.exec, logger, { timeoutMs: config.execTimeoutMs });
+    wire(pipeline, config, logger, exec);
+
+    if (config.health !== undefined) {
+      const endpoint = await createMetricsEndpoint(pipeline as S3Sync<unknown>, config.queueUrl);
+      if (shuttingDown !== undefined) {
+        await endpoint?.shutdown();
+        return finished;
+      }
+      metrics = endpoint;
+      if (metrics === undefined) {
+        logger.warn('/metrics is off: install its optional peer dependencies to serve it', {
+          packages: METRICS_PACKAGES,
+        });
+      }
+      const listening = await startHealthServer({ sync: pipeline as S3Sync<unknown>, ...config.health, metrics });
+      if (shuttingDown !== undefined) {
+        await closeServer(listening);
+        return finished;
+      }
+      server = listening;
+      const address = server.address();
+      logger.info('health server listening', {
+        host: config.health.host,
+        port: typeof address === 'object' && address !== null ? address.port : config.health.port,
+      });
+    }
+
+    // Credentials or a queue that fail at start are a configuration error: exit rather than retry for ever.
+    let fatalAtStart: unknown;
+    const onStartFailure = (error: unknown, info: { readonly update?: AnnouncedUpdate }) => {
+      if (info.update?.origin === 'start' && isStartFatal(error)) fatalAtStart ??= error;
+    };
+    pipeline.on('update_failed', onStartFailure);
+    const listener = pipeline.listener;
+    const received = () => {
+      listener.off('receive_error', onReceiveError);
+      listener.off('empty', received);
+      listener.off('message_received', received);
+    };
+    const onReceiveError = (error: unknown) => {
+      if (!isStartFatal(error)) return;
+      received();
+      logger.fatal('cannot receive from the queue: check the credentials and the queue URL', {
+        queueUrl: config.queueUrl,
+        err: errorField(error),
+      });
+      void shutdown(1, 'receive failed at start');
+    };
+    listener.on('receive_error', onReceiveError);
+    listener.on('empty', received);
+    listener.on('message_received', received);
+
+    // A queue made by `replica-queue create` keeps its last-seen tag fresh while this runs, so a
+    // sweep never takes a live sidecar's queue. Its first read is aborted by a stop: an SQS
+    // endpoint that never answers must not hold the process.
+    try {
+      heartbeat = await startReplicaHeartbeat({
+        sqs,
+        queueUrl: config.queueUrl,
+        signal: stopping.signal,
+        onError: (error) =>
+          logger.warn('replica queue heartbeat failed', { queueUrl: config.queueUrl, err: errorField(error) }),
+      });
+    } catch (error) {
+      if (shuttingDown !== undefined) return finished;
+      throw error;
+    }
+    if (shuttingDown !== undefined) {
+      heartbeat?.stop();
+      return finished;
+    }
+    if (heartbeat?.isReplicaQueue === true) {
+      logger.info('replica queue heartbeat started', { queueUrl: config.queueUrl });
+    } else if (heartbeat !== undefined) {
+      logger.warn('replica queue check failed: trying again at each heartbeat', { queueUrl: config.queueUrl });
+    }
+
+    if (io.stderr.isTTY === true && config.source !== undefined) progress = startProgress(s3, config.target, io.stderr);
+    try {
+      await pipeline.start();
+    } catch (error) {
+      // A signal during the first fetch aborts it: that is a stop, not a failed start.
+      if (shuttingDown !== undefined) return finished;
+      logger.fatal('start failed: nothing could be served', { err: errorField(error) });
+      void shutdown(1, 'start failed');
+      return finished;
+    } finally {
+      progress?.stop();
+      progress = undefined;
+      pipeline.off('update_failed', onStartFailure);
+    }
+    if (fatalAtStart !== undefined) {
+      logger.fatal('the object cannot be fetched: check the credentials and the bucket policy', {
+        err: errorField(fatalAtStart),
+      });
+      void shutdown(1, 'fetch failed at start');
+    }
+    return finished;
+  };
+
+  try {
+    // A stop ends the command whatever the start is waiting on; the handlers stay until then, so
+    // a second signal is always the command's own exit 1, never Node's default.
+    return await Promise.race([finished, start()]);
+  } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     process.off('SIGHUP', onHangUp);
-  });
-
-  if (config.health !== undefined) {
-    metrics = await createMetricsEndpoint(sync as S3Sync<unknown>, config.queueUrl);
-    if (metrics === undefined) {
-      logger.warn('/metrics is off: install its optional peer dependencies to serve it', {
-        packages: METRICS_PACKAGES,
-      });
-    }
-    server = await startHealthServer({ sync: sync as S3Sync<unknown>, ...config.health, metrics });
-    const address = server.address();
-    logger.info('health server listening', {
-      host: config.health.host,
-      port: typeof address === 'object' && address !== null ? address.port : config.health.port,
-    });
   }
-
-  // Credentials or a queue that fail at start are a configuration error: exit rather than retry for ever.
-  let fatalAtStart: unknown;
-  const onStartFailure = (error: unknown, info: { readonly update?: AnnouncedUpdate }) => {
-    if (info.update?.origin === 'start' && isStartFatal(error)) fatalAtStart ??= error;
-  };
-  sync.on('update_failed', onStartFailure);
-  const listener = sync.listener;
-  const received = () => {
-    listener.off('receive_error', onReceiveError);
-    listener.off('empty', received);
-    listener.off('message_received', received);
-  };
-  const onReceiveError = (error: unknown) => {
-    if (!isStartFatal(error)) return;
-    received();
-    logger.fatal('cannot receive from the queue: check the credentials and the queue URL', {
-      queueUrl: config.queueUrl,
-      err: errorField(error),
-    });
-    void shutdown(1, 'receive failed at start');
-  };
-  listener.on('receive_error', onReceiveError);
-  listener.on('empty', received);
-  listener.on('message_received', received);
-
-  // A queue made by `replica-queue create` keeps its last-seen tag fresh while this runs, so a
-  // sweep never takes a live sidecar's queue.
-  heartbeat = await startReplicaHeartbeat({
-    sqs,
-    queueUrl: config.queueUrl,
-    onError: (error) =>
-      logger.warn('replica queue heartbeat failed', { queueUrl: config.queueUrl, err: errorField(error) }),
-  });
-  if (shuttingDown !== undefined) heartbeat?.stop();
-  else if (heartbeat !== undefined) logger.info('replica queue heartbeat started', { queueUrl: config.queueUrl });
-
-  if (io.stderr.isTTY === true && config.source !== undefined) progress = startProgress(s3, config.target, io.stderr);
-  try {
-    await sync.start();
-  } catch (error) {
-    // A signal during the first fetch aborts it: that is a stop, not a failed start.
-    if (shuttingDown !== undefined) return finished;
-    logger.fatal('start failed: nothing could be served', { err: errorField(error) });
-    void shutdown(1, 'start failed');
-    return finished;
-  } finally {
-    progress?.stop();
-    progress = undefined;
-    sync.off('update_failed', onStartFailure);
-  }
-  if (fatalAtStart !== undefined) {
-    logger.fatal('the object cannot be fetched: check the credentials and the bucket policy', {
-      err: errorField(fatalAtStart),
-    });
-    void shutdown(1, 'fetch failed at start');
-  }
-  return finished;
 }

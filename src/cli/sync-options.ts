@@ -1,5 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
-import { type ConfigError, isS3SyncError, parseS3Url, type S3Location, s3SyncOptionsFromEnv } from 's3-sqs-sync';
+import {
+  type ConfigError,
+  isS3SyncError,
+  isValidBucketName,
+  parseS3Url,
+  type S3Location,
+  s3SyncOptionsFromEnv,
+} from 's3-sqs-sync';
 import type { SignalTarget } from './after-update.ts';
 import { DEFAULT_EXEC_TIMEOUT_MS } from './after-update.ts';
 import { parseChoice, parseDuration, parseFlags, parseInteger, parseSignal, parseSize, UsageError } from './args.ts';
@@ -191,6 +198,15 @@ export function parseSyncArgs(
   const keyPrefixes =
     flags['allow-prefix'] ??
     (allowFlag ? envList(env, `${envPrefix}S3_ALLOWED_KEY_PREFIXES`) : envConfig.allow?.keyPrefixes);
+  // Checked here, not first by the pipeline: a name S3 can never have is a mistake in the command
+  // line or the environment (exit 2), not a failed start.
+  const badBucket = buckets?.find((bucket) => !isValidBucketName(bucket));
+  if (badBucket !== undefined) {
+    const from = flags['allow-bucket'] !== undefined ? '--allow-bucket' : `${envPrefix}S3_ALLOWED_BUCKETS`;
+    throw new UsageError(
+      `${from}: ${JSON.stringify(badBucket)} is not an S3 bucket name (3–63 lowercase letters, digits, dots and hyphens)`,
+    );
+  }
   if (keyPrefixes !== undefined && buckets === undefined) throw new UsageError('--allow-prefix needs --allow-bucket');
   if (source === undefined && buckets === undefined) {
     throw new UsageError('--source or --allow-bucket is required: a message must never choose the bucket');

@@ -149,6 +149,11 @@ describe('s3-sqs-sync', () => {
         ],
         /--expected-bucket-owner must be a 12-digit AWS account id, received "abc"/,
       ],
+      [
+        ['sync', '--queue-url', QUEUE, '--target', '/tmp/x.json', '--allow-bucket', 'Bad!'],
+        /--allow-bucket: "Bad!" is not an S3 bucket name/,
+      ],
+      [['sync', '--queue-url', QUEUE, '--target', '/tmp/x.json', '--allow-bucket='], /--allow-bucket: "" is not/],
       [['replica-queue', 'create'], /--topic-arn is required/],
       [['replica-queue', 'sweep', '--older-than-ms', '10'], /--older-than-ms must be an integer from 60000/],
     ])('%j exits 2 with a message', async (args, message) => {
@@ -165,6 +170,14 @@ describe('s3-sqs-sync', () => {
       });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/MCP_REGISTRY_SQS_WAIT_TIME_SECONDS must be an integer from 0 to 20/);
+    });
+
+    it('exits 2 for an allow-listed bucket variable that is no bucket name', async () => {
+      const result = await run(['sync', '--queue-url', QUEUE, '--target', '/tmp/x.json'], {
+        MCP_REGISTRY_S3_ALLOWED_BUCKETS: 'registry-prod,Bad!',
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/MCP_REGISTRY_S3_ALLOWED_BUCKETS: "Bad!" is not an S3 bucket name/);
     });
 
     it('exits 2 when the target directory does not exist, before anything starts', async () => {

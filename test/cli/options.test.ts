@@ -105,6 +105,27 @@ describe('sync: a variable a flag replaces is neither required nor checked', () 
   });
 });
 
+describe('sync: allow-listed buckets', () => {
+  it.each([
+    [['--allow-bucket', 'Bad!'], {}, /--allow-bucket: "Bad!" is not an S3 bucket name/],
+    [['--allow-bucket='], {}, /--allow-bucket: "" is not an S3 bucket name/],
+    [['--allow-bucket', 'ok-bucket', '--allow-bucket', '10.0.0.1'], {}, /"10.0.0.1" is not/],
+    [[], { MCP_REGISTRY_S3_ALLOWED_BUCKETS: 'Bad!' }, /MCP_REGISTRY_S3_ALLOWED_BUCKETS: "Bad!" is not/],
+    [
+      ['--allow-prefix', 'v0/'],
+      { MCP_REGISTRY_S3_ALLOWED_BUCKETS: 'a' },
+      /MCP_REGISTRY_S3_ALLOWED_BUCKETS: "a" is not/,
+    ],
+  ])('refuses %j %j as a usage error', (argv, env, message) => {
+    expect(usageError(argv, env).message).toMatch(message);
+  });
+
+  it('takes valid names from the flag and from the variable', () => {
+    expect(config(['--allow-bucket', 'registry-prod'], {}).allow?.buckets).toEqual(['registry-prod']);
+    expect(config([], { MCP_REGISTRY_S3_ALLOWED_BUCKETS: 'a-1,b.2' }).allow?.buckets).toEqual(['a-1', 'b.2']);
+  });
+});
+
 describe('sync: --expected-bucket-owner', () => {
   it('takes a 12-digit account id', () => {
     const result = config(['--source', 's3://bucket-x/k', '--expected-bucket-owner', '123456789012'], {});

@@ -20,21 +20,36 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** The emulator's client, announcing each TagQueue it completes, so a test can wait for one. */
-function watchedClient(): { sqs: SQSClient; tagged: EventEmitter; tagCalls: () => number } {
+/**
+ * The emulator's client, announcing each TagQueue and ListQueueTags it completes, so a test can
+ * wait for one; the first `failListTags` ListQueueTags calls are throttled instead.
+ */
+function watchedClient(inject: { failListTags?: number } = {}): {
+  sqs: SQSClient;
+  tagged: EventEmitter;
+  listed: EventEmitter;
+  tagCalls: () => number;
+} {
   const tagged = new EventEmitter();
+  const listed = new EventEmitter();
   let calls = 0;
+  let failures = inject.failListTags ?? 0;
   const sqs = {
     send: async (command: unknown, options?: unknown) => {
+      if (command instanceof ListQueueTagsCommand && failures > 0) {
+        failures--;
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      }
       const output = await (emu.sqs.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
       if (command instanceof TagQueueCommand) {
         calls++;
         tagged.emit('tag');
       }
+      if (command instanceof ListQueueTagsCommand) listed.emit('list');
       return output;
     },
   } as unknown as SQSClient;
-  return { sqs, tagged, tagCalls: () => calls };
+  return { sqs, tagged, listed, tagCalls: () => calls };
 }
 
 async function lastSeen(queueUrl: string): Promise<string | undefined> {
@@ -60,7 +75,7 @@ describe('startReplicaHeartbeat', () => {
     const { sqs, tagged, tagCalls } = watchedClient();
     const firstTag = once(tagged, 'tag');
     const heartbeat = await startReplicaHeartbeat({ sqs, queueUrl: replica.queueUrl, intervalMs: 60_000 });
-    expect(heartbeat).toBeDefined();
+    expect(heartbeat?.isReplicaQueue).toBe(true);
     await firstTag;
     expect(Date.now() - Date.parse((await lastSeen(replica.queueUrl)) ?? '')).toBeLessThan(60_000);
 
@@ -125,15 +140,115 @@ describe('startReplicaHeartbeat', () => {
     expect(Tags?.[LAST_SEEN]).toBeUndefined();
   });
 
-  it('reports unreadable tags to onError and starts nothing', async () => {
+  it('keeps reading the tags after a failed ListQueueTags, and keeps the replica queue alive once it can', async () => {
+    const { TopicArn = '' } = await emu.sns.send(new CreateTopicCommand({ Name: emu.uniqueName('topic') }));
+    const prefix = `${emu.uniqueName('hb')}-`;
+    const replica = await createReplicaQueue({
+      sqs: emu.sqs,
+      sns: emu.sns,
+      topicArn: TopicArn,
+      prefix,
+      heartbeatIntervalMs: 0,
+    });
+    await emu.sqs.send(new TagQueueCommand({ QueueUrl: replica.queueUrl, Tags: { [LAST_SEEN]: TWO_HOURS_AGO() } }));
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    // One throttled read at start, as a busy account or a network blip gives.
+    const { sqs, tagged, tagCalls } = watchedClient({ failListTags: 1 });
     const errors: unknown[] = [];
+    const heartbeat = await startReplicaHeartbeat({
+      sqs,
+      queueUrl: replica.queueUrl,
+      intervalMs: 60_000,
+      onError: (error) => errors.push(error),
+    });
+    expect(errors).toMatchObject([{ name: 'ThrottlingException' }]);
+    expect(heartbeat?.isReplicaQueue).toBe(false);
+    expect(tagCalls()).toBe(0);
+
+    const firstTag = once(tagged, 'tag');
+    vi.advanceTimersByTime(60_000);
+    await firstTag;
+    expect(heartbeat?.isReplicaQueue).toBe(true);
+    expect(Date.now() - Date.parse((await lastSeen(replica.queueUrl)) ?? '')).toBeLessThan(60_000);
+    const swept = await sweepReplicaQueues({ sqs: emu.sqs, sns: emu.sns, prefix, olderThanMs: 3_600_000 });
+    expect(swept.removed).toEqual([]);
+    expect(errors).toHaveLength(1);
+
+    heartbeat?.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    await replica.delete();
+  });
+
+  it('stops trying once the tags it could not read at first say the queue is not a replica queue', async () => {
+    const plain = await createQueue(emu);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { sqs, listed, tagCalls } = watchedClient({ failListTags: 1 });
+    const errors: unknown[] = [];
+    const heartbeat = await startReplicaHeartbeat({
+      sqs,
+      queueUrl: plain.url,
+      intervalMs: 1000,
+      onError: (error) => errors.push(error),
+    });
+    expect(heartbeat).toBeDefined();
+    expect(vi.getTimerCount()).toBe(1);
+    const read = once(listed, 'list');
+    vi.advanceTimersByTime(1000);
+    await read;
+    // The answer is in: the timer goes, and nothing is ever tagged.
+    await vi.waitUntil(() => vi.getTimerCount() === 0);
+    vi.advanceTimersByTime(10_000);
+    expect(tagCalls()).toBe(0);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('reports a queue it cannot find and keeps trying, until stopped', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const errors = new EventEmitter();
+    const seen: unknown[] = [];
+    errors.on('error', (error) => seen.push(error));
     const heartbeat = await startReplicaHeartbeat({
       sqs: emu.sqs,
       queueUrl: `${emu.endpoint}/000000000000/${emu.uniqueName('missing')}`,
-      onError: (error) => errors.push(error),
+      intervalMs: 1000,
+      onError: (error) => errors.emit('error', error),
     });
-    expect(heartbeat).toBeUndefined();
-    expect(errors).toHaveLength(1);
+    expect(heartbeat).toBeDefined();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(NotFoundError);
+    const again = once(errors, 'error');
+    vi.advanceTimersByTime(1000);
+    await again;
+    expect(seen).toHaveLength(2);
+    heartbeat?.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('rejects when its signal aborts the first read, and an abort later stops the timer', async () => {
+    const blocked = new AbortController();
+    const never = {
+      send: (_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+        new Promise((_resolve, reject) => {
+          options?.abortSignal?.addEventListener('abort', () => reject(options.abortSignal?.reason), { once: true });
+        }),
+    } as unknown as SQSClient;
+    const pending = startReplicaHeartbeat({ sqs: never, queueUrl: 'http://127.0.0.1:1/0/q', signal: blocked.signal });
+    blocked.abort(new Error('stopping'));
+    await expect(pending).rejects.toThrow('stopping');
+
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const later = new AbortController();
+    const { sqs } = watchedClient({ failListTags: 1 });
+    const heartbeat = await startReplicaHeartbeat({
+      sqs,
+      queueUrl: (await createQueue(emu)).url,
+      signal: later.signal,
+      onError: () => undefined,
+    });
+    expect(heartbeat).toBeDefined();
+    expect(vi.getTimerCount()).toBe(1);
+    later.abort();
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('validates its options', async () => {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, ListSubscriptionsByTopicCommand } from '@aws-sdk/client-sns';
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPLICA_HELP } from '../../src/cli/help.ts';
-import { type Emulator, startEmulator } from '../support/emulator.ts';
+import { type Emulator, queueDepth, startEmulator } from '../support/emulator.ts';
 import { emulatorEnv, runCli } from './run-cli.ts';
 
 let emu: Emulator;
@@ -59,7 +59,7 @@ describe('s3-sqs-sync replica-queue', () => {
     expect(swept.output).toMatchObject({ removed: [], kept: [{ queueUrl: created.output?.queueUrl }], failed: [] });
   });
 
-  it('hands the created queue to sync and to delete through a file, as an init container and preStop do', async () => {
+  it('hands the created queue to sync and to delete through a file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 's3-sqs-sync-replica-file-'));
     try {
       const { TopicArn = '' } = await emu.sns.send(new CreateTopicCommand({ Name: emu.uniqueName('topic') }));
@@ -89,6 +89,54 @@ describe('s3-sqs-sync replica-queue', () => {
       expect((await sync.exited).code).toBe(0);
 
       const deleted = await run(['replica-queue', 'delete', '--queue-url-file', queueFile]);
+      expect(deleted).toMatchObject({ code: 0, output: { deleted: queueUrl, unsubscribed: subscriptionArn } });
+      const after = await emu.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
+      expect(after.Subscriptions ?? []).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('create with the same --replica-id gives back the same queue and subscription, messages and all', async () => {
+    // What a restarted sidecar container relies on: it runs create again with its pod's uid.
+    const { TopicArn = '' } = await emu.sns.send(new CreateTopicCommand({ Name: emu.uniqueName('topic') }));
+    const args = ['replica-queue', 'create', '--topic-arn', TopicArn, '--prefix', 'again-', '--replica-id'];
+    const replicaId = emu.uniqueName('pod').replaceAll('.', '-');
+    const first = await run([...args, replicaId]);
+    expect(first.code).toBe(0);
+    const { queueUrl, subscriptionArn } = first.output as Record<string, string>;
+    await emu.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'pending' }));
+
+    const second = await run([...args, replicaId]);
+    expect(second.code).toBe(0);
+    expect(second.output).toEqual(first.output);
+    expect(await queueDepth(emu, queueUrl ?? '')).toMatchObject({ visible: 1 });
+    const subscriptions = await emu.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
+    expect(subscriptions.Subscriptions?.map((s) => s.SubscriptionArn)).toEqual([subscriptionArn]);
+  });
+
+  it('refuses to delete from a file naming no subscription (exit 2), which would leave the subscription behind', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3-sqs-sync-replica-file-'));
+    try {
+      const { TopicArn = '' } = await emu.sns.send(new CreateTopicCommand({ Name: emu.uniqueName('topic') }));
+      const created = await run(['replica-queue', 'create', '--topic-arn', TopicArn, '--prefix', 'url-only-']);
+      const { queueUrl, queueName, subscriptionArn } = created.output as Record<string, string>;
+      const urlOnly = join(dir, 'queue-url');
+      await writeFile(urlOnly, `${queueUrl}\n`);
+
+      const refused = await run(['replica-queue', 'delete', '--queue-url-file', urlOnly]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/names no subscription: give the JSON "replica-queue create" printed/);
+      await expect(emu.sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).resolves.toBeDefined();
+
+      const deleted = await run([
+        'replica-queue',
+        'delete',
+        '--queue-url-file',
+        urlOnly,
+        '--subscription-arn',
+        subscriptionArn ?? '',
+      ]);
       expect(deleted).toMatchObject({ code: 0, output: { deleted: queueUrl, unsubscribed: subscriptionArn } });
       const after = await emu.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
       expect(after.Subscriptions ?? []).toEqual([]);
