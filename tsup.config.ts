@@ -75,7 +75,9 @@ export default defineConfig(() => {
       entry: { cli: 'src/cli/main.ts' },
       format: ['esm'],
       dts: false,
-      splitting: false,
+      // Each command in its own chunk, loaded when it runs: `--help` and `--version` load no
+      // library and no SDK, and `sync` sets its signal handlers before the SDKs load.
+      splitting: true,
       external: ['s3-sqs-sync', /^s3-sqs-sync\//],
       banner: { js: '#!/usr/bin/env node' },
       esbuildOptions(options) {
