@@ -47,6 +47,13 @@ export interface AnnouncedObject {
   readonly source: AnnouncementSource;
   /** S3's `eventName` (`ObjectCreated:Put`) or EventBridge's `detail-type` (`Object Created`). */
   readonly eventName?: string;
+  /**
+   * For a removal whose message says which kind it was: `true` when a delete marker now hides
+   * the object (S3's `…:DeleteMarkerCreated`, EventBridge's `deletion-type` "Delete Marker
+   * Created"), `false` when the object, or in a versioned bucket the version `versionId` names,
+   * was deleted for good (`…:Delete`, "Permanently Deleted").
+   */
+  readonly deleteMarker?: boolean;
 }
 
 /** Options for {@link decodeSyncMessage}. */
@@ -161,6 +168,7 @@ interface ObjectFields {
   readonly eventTime: string | undefined;
   readonly region: string | undefined;
   readonly path: string;
+  readonly deleteMarker?: boolean | undefined;
 }
 
 function announce(f: ObjectFields): AnnouncedObject {
@@ -217,6 +225,7 @@ function announce(f: ObjectFields): AnnouncedObject {
     out.region = f.region;
   }
   out.eventName = f.eventName;
+  if (f.kind === 'removed' && f.deleteMarker !== undefined) out.deleteMarker = f.deleteMarker;
   return out;
 }
 
@@ -264,10 +273,17 @@ function decodeS3Event(body: object): AnnouncedObject[] {
         eventTime: time === undefined ? undefined : checkedTime(time, `${path}.eventTime`),
         region: optionalString(record, 'awsRegion', path),
         path: `${path}.s3`,
+        deleteMarker: eventName.endsWith(':DeleteMarkerCreated'),
       }),
     );
   });
   return out;
+}
+
+/** EventBridge's `deletion-type`, as `AnnouncedObject#deleteMarker`. */
+function isDeleteMarker(deletionType: unknown): boolean | undefined {
+  if (deletionType === 'Delete Marker Created') return true;
+  return deletionType === 'Permanently Deleted' ? false : undefined;
 }
 
 const EVENTBRIDGE_KINDS: Readonly<Record<string, AnnouncedObjectKind>> = {
@@ -299,6 +315,7 @@ function decodeEventBridge(body: object): AnnouncedObject[] {
       eventTime: time === undefined ? undefined : checkedTime(time, 'time'),
       region: optionalString(body, 'region', 'the event'),
       path: 'detail',
+      deleteMarker: isDeleteMarker(field(detail, 'deletion-type')),
     }),
   ];
 }

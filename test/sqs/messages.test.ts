@@ -324,6 +324,36 @@ describe('decodeSyncMessage', () => {
     });
   });
 
+  describe('deleteMarker', () => {
+    const withDetail = (deletionType: string | undefined) => {
+      const body = JSON.parse(eventBridge('Object Deleted', { key: 'k', 'version-id': 'v2' }));
+      if (deletionType !== undefined) body.detail['deletion-type'] = deletionType;
+      return JSON.stringify(body);
+    };
+
+    it.each([
+      ['ObjectRemoved:DeleteMarkerCreated', true],
+      ['ObjectRemoved:Delete', false],
+      ['LifecycleExpiration:DeleteMarkerCreated', true],
+      ['LifecycleExpiration:Delete', false],
+    ])('says whether the S3 event %s left a delete marker (%s)', (eventName, deleteMarker) => {
+      const [object] = decodeSyncMessage(s3Event(record(eventName, { key: 'k', versionId: 'v2' })));
+      expect(object).toMatchObject({ kind: 'removed', versionId: 'v2', deleteMarker });
+    });
+
+    it('reads EventBridge deletion-type, and says nothing when it is missing or unknown', () => {
+      expect(decodeSyncMessage(withDetail('Delete Marker Created'))[0]?.deleteMarker).toBe(true);
+      expect(decodeSyncMessage(withDetail('Permanently Deleted'))[0]?.deleteMarker).toBe(false);
+      for (const body of [withDetail(undefined), withDetail('Something New')]) {
+        expect(decodeSyncMessage(body)[0]).not.toHaveProperty('deleteMarker');
+      }
+    });
+
+    it('is never set on a creation', () => {
+      expect(decodeSyncMessage(s3Event(created()))[0]).not.toHaveProperty('deleteMarker');
+    });
+  });
+
   describe('EventBridge events', () => {
     it('reads Object Created and Object Deleted, with EventBridge field names', () => {
       const body = eventBridge('Object Created', {
