@@ -196,8 +196,11 @@ export function configFromEnv(
     fail('ALLOWED_BUCKETS', 'a comma-separated list of bucket names');
   }
   const keyPrefixes = list('ALLOWED_KEY_PREFIXES');
-  // Set to nothing but commas would allow no key at all: a mistake, not a setting.
-  if (keyPrefixes?.length === 0) fail('ALLOWED_KEY_PREFIXES', 'a comma-separated list of key prefixes');
+  // Set, but to nothing (empty, blank, only commas: `ALLOWED_KEY_PREFIXES=$PREFIX` with PREFIX
+  // unset): a mistake, never a setting that opens the whole bucket.
+  if (env.ALLOWED_KEY_PREFIXES !== undefined && !keyPrefixes?.length) {
+    fail('ALLOWED_KEY_PREFIXES', 'a comma-separated list of key prefixes');
+  }
   const workDir = required('WORK_DIR', 'the directory uploads are downloaded to');
   const port = integer('PORT', 0, 65535) ?? 3000;
   const maxBytes = integer('MAX_BYTES', 1, Number.MAX_SAFE_INTEGER);

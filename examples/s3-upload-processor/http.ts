@@ -53,10 +53,14 @@ export function createHttpApp({ processor, listener, apiKey, rateLimit: limits =
   const api = express.Router();
   api.use(limiter, requireApiKey(apiKey));
   api.get('/', (req, res) => {
-    const status = typeof req.query.status === 'string' ? req.query.status : undefined;
-    const limit = req.query.limit ?? '100';
-    if (typeof limit !== 'string' || !/^[1-9]\d{0,5}$/.test(limit)) {
-      res.status(400).json({ error: 'bad_request', message: `limit must be an integer from 1 to ${MAX_LIST}` });
+    const { status, limit = '100' } = req.query;
+    if (status !== undefined && status !== 'processed' && status !== 'failed') {
+      res.status(400).json({ error: 'bad_request', message: 'status must be processed or failed' });
+      return;
+    }
+    // A positive integer; more than MAX_LIST gets MAX_LIST. A repeated parameter is an array: 400.
+    if (typeof limit !== 'string' || !/^\d+$/.test(limit) || Number(limit) < 1) {
+      res.status(400).json({ error: 'bad_request', message: 'limit must be a positive integer' });
       return;
     }
     const results = processor

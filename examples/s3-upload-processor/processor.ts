@@ -97,6 +97,8 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
   readonly #results = new Map<string, UploadResult>();
   /** The newest sequencer handled per object, to skip events S3 ordered before it. */
   readonly #sequencers = new Map<string, string>();
+  /** Per object with a copy in the work directory, the version id it holds (`undefined`: none named). */
+  readonly #copies = new Map<string, string | undefined>();
   /** Per object, the tail of its work: events of one key run one after another. */
   readonly #queues = new Map<string, Promise<void>>();
 
@@ -175,7 +177,10 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
     if (order === undefined && object.eTag !== undefined) {
       // No sequencer to go by: the same ETag again is taken for a redelivery, unless removed since.
       const seen = this.#results.get(resultId(url, object.eTag));
-      if (seen !== undefined && seen.deletedAt === undefined) return this.#skip(url, 'duplicate');
+      if (seen !== undefined && seen.deletedAt === undefined) {
+        this.#noteSequencer(url, object.sequencer);
+        return this.#skip(url, 'duplicate');
+      }
     }
 
     const target = join(this.#workDir, fileName(url));
@@ -185,7 +190,13 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
     try {
       const downloaded = await downloadS3Object({
         client: this.#s3,
-        source: { bucket: object.bucket, key: object.key },
+        // A URL that names a version asks for that version; an event's version is kept to by ETag
+        // (If-Match), which needs no s3:GetObjectVersion.
+        source: {
+          bucket: object.bucket,
+          key: object.key,
+          ...(object.source === 'url' && object.versionId !== undefined ? { versionId: object.versionId } : {}),
+        },
         target,
         // The object the event announced, not whatever the key holds by the time we ask.
         ...(object.eTag === undefined ? {} : { ifMatch: `"${object.eTag}"` }),
@@ -218,21 +229,18 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
       });
     }
     this.#noteSequencer(url, object.sequencer);
-    this.#record({
-      ...this.#base(url, object, etag),
-      ...(versionId === undefined ? {} : { versionId }),
-      status: 'processed',
-      stats,
-    });
+    this.#copies.set(url, versionId);
+    this.#record({ ...this.#base(url, object, etag, versionId), status: 'processed', stats });
   }
 
-  #base(url: string, object: AnnouncedObject, etag: string) {
+  #base(url: string, object: AnnouncedObject, etag: string, versionId = object.versionId) {
     return {
       id: resultId(url, etag),
       url,
       bucket: object.bucket,
       key: object.key,
       etag,
+      ...(versionId === undefined ? {} : { versionId }),
       processedAt: new Date().toISOString(),
     };
   }
@@ -263,7 +271,14 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
     if (sequencer === undefined) return;
     this.#sequencers.delete(url);
     this.#sequencers.set(url, sequencer);
-    trim(this.#sequencers, this.#maxResults);
+    // Bounded, but never forgetting an object that still has a result: without its sequencer, a
+    // late older event for it could not be told stale. Results name at most maxResults objects.
+    if (this.#sequencers.size <= 2 * this.#maxResults) return;
+    const kept = new Set([...this.#results.values()].map((result) => result.url));
+    for (const known of this.#sequencers.keys()) {
+      if (this.#sequencers.size <= this.#maxResults) break;
+      if (!kept.has(known)) this.#sequencers.delete(known);
+    }
   }
 
   #skip(url: string, reason: SkipReason): void {
@@ -286,12 +301,13 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
   }
 
   /**
-   * A removal that names a version (in a versioned bucket, that version was deleted for good)
-   * marks the results of that version only; one without a version, or one that created a delete
-   * marker, marks them all. The copy goes once no result of the object is left standing.
+   * A removal that names a version and made no delete marker (in a versioned bucket, that
+   * version was deleted for good) marks the results of that version only; one without a version,
+   * or one that created a delete marker, marks them all. The copy goes when it holds the removed
+   * version, or once no result of the object is left standing.
    */
   async #markRemoved(url: string, object: AnnouncedObject): Promise<void> {
-    const oneVersion = object.versionId !== undefined && !/DeleteMarker/i.test(object.eventName ?? '');
+    const oneVersion = object.versionId !== undefined && object.deleteMarker !== true;
     const deletedAt = new Date().toISOString();
     let marked = 0;
     let standing = 0;
@@ -304,7 +320,11 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
         marked++;
       }
     }
-    if (standing === 0) await rm(join(this.#workDir, fileName(url)), { force: true });
+    const copyIsRemoved = this.#copies.has(url) && this.#copies.get(url) === object.versionId;
+    if (standing === 0 || (oneVersion && copyIsRemoved)) {
+      this.#copies.delete(url);
+      await rm(join(this.#workDir, fileName(url)), { force: true });
+    }
     this.emit('removed', { url, marked });
   }
 
@@ -312,10 +332,14 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
   async #forget(url: string): Promise<void> {
     let copyRemoved = false;
     if (![...this.#results.values()].some((result) => result.url === url)) {
-      copyRemoved = await rm(join(this.#workDir, fileName(url)), { force: true }).then(
+      this.#copies.delete(url);
+      copyRemoved = await rm(join(this.#workDir, fileName(url))).then(
         () => true,
-        (error: unknown) => {
-          this.#logger.warn?.({ err: this.#describe(error), url }, 'could not remove an evicted file');
+        (error: NodeJS.ErrnoException) => {
+          // No copy (a failed result never wrote one): nothing was removed.
+          if (error.code !== 'ENOENT') {
+            this.#logger.warn?.({ err: this.#describe(error), url }, 'could not remove an evicted file');
+          }
           return false;
         },
       );
@@ -329,9 +353,18 @@ export class UploadProcessor extends EventEmitter<UploadProcessorEvents> {
  * only, so no result refers to them any more. Only names {@link fileName} makes are touched.
  */
 export async function removeEarlierCopies(workDir: string): Promise<number> {
-  const names = (await readdir(workDir)).filter((name) => COPY_NAME.test(name));
-  await Promise.all(names.map((name) => rm(join(workDir, name), { force: true })));
-  return names.length;
+  const entries = await readdir(workDir, { withFileTypes: true });
+  // Files (and links, unlinked, never followed) with those names; a directory is left alone.
+  const copies = entries.filter((entry) => COPY_NAME.test(entry.name) && !entry.isDirectory());
+  const removed = await Promise.all(
+    copies.map((entry) =>
+      rm(join(workDir, entry.name), { force: true }).then(
+        () => 1,
+        () => 0,
+      ),
+    ),
+  );
+  return removed.reduce<number>((sum, one) => sum + one, 0);
 }
 
 /** Like `Promise.allSettled(items.map(task))`, with at most `limit` tasks running at once. */
@@ -340,6 +373,9 @@ export async function settleEach<T>(
   limit: number,
   task: (item: T) => Promise<void>,
 ): Promise<PromiseSettledResult<void>[]> {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(`Expected \`limit\` to be a positive integer, received ${String(limit)}`);
+  }
   const outcomes: PromiseSettledResult<void>[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {

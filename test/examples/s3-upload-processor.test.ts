@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,12 +209,17 @@ describe('examples/s3-upload-processor, in process', () => {
     expect((await get(`${running.url}/results/nope`, withKey)).status).toBe(404);
   });
 
-  it('answers 400 to a limit that is not a positive integer', async () => {
-    for (const limit of ['0', '-1', 'ten', '1.5']) {
-      const answer = await get(`${running.url}/results?limit=${limit}`, withKey);
+  it('answers 400 to a limit that is not a positive integer, or a status that is not one', async () => {
+    for (const query of ['limit=0', 'limit=-1', 'limit=ten', 'limit=1.5', 'limit=1&limit=2', 'status=bogus']) {
+      const answer = await get(`${running.url}/results?${query}`, withKey);
       expect(answer).toMatchObject({ status: 400, body: { error: 'bad_request' } });
     }
+    expect((await get(`${running.url}/results?status=failed&status=failed`, withKey)).status).toBe(400);
     expect((await get(`${running.url}/results?limit=1`, withKey)).body.results).toHaveLength(1);
+    // Any positive integer: more than 1,000 gets what there is, up to 1,000.
+    for (const limit of ['007', '1000000']) {
+      expect((await get(`${running.url}/results?limit=${limit}`, withKey)).status).toBe(200);
+    }
   });
 
   it('answers 401 without a key, and with a wrong key of the same or another length', async () => {
@@ -466,7 +471,192 @@ describe('UploadProcessor.handleMessage', () => {
   });
 });
 
+describe('UploadProcessor, versions and late events', () => {
+  const context = () => ({ signal: new AbortController().signal, receiveCount: 1 });
+  const message = (body: string) => ({ MessageId: 'm-1', Body: body });
+  const processor = async (options: Partial<UploadProcessorOptions> = {}) =>
+    new UploadProcessor({ s3, workDir: await tempDir(), allow: { buckets: [bucket] }, ...options });
+
+  /** An S3 client whose GetObject answers carry the version id `versions` holds for the key. */
+  function versioned(versions: Map<string, string>): S3Client {
+    const client = new S3Client(emulator.clientConfig());
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const key = (args.input as { Key?: string }).Key ?? '';
+        if (context.commandName === 'GetObjectCommand' && versions.has(key)) {
+          (result.output as { VersionId?: string | undefined }).VersionId = versions.get(key);
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'versionIds' },
+    );
+    return client;
+  }
+
+  it('removes the copy when the version it holds is deleted for good, keeping the older result', async () => {
+    const versions = new Map<string, string>();
+    const s3v = versioned(versions);
+    try {
+      const workDir = await tempDir();
+      const uploads = new UploadProcessor({ s3: s3v, workDir, allow: { buckets: [bucket] } });
+      const key = 'versions/purged.txt';
+      const url = `s3://${bucket}/${key}`;
+      versions.set(key, 'v1');
+      const v1 = await put(key, 'public text');
+      await uploads.handleMessage(
+        message(s3EventBody({ bucket, key, eTag: v1, versionId: 'v1', sequencer: sequencer(1) })),
+        context(),
+      );
+      versions.set(key, 'v2');
+      const v2 = await put(key, 'uploaded by mistake');
+      await uploads.handleMessage(
+        message(s3EventBody({ bucket, key, eTag: v2, versionId: 'v2', sequencer: sequencer(2) })),
+        context(),
+      );
+      const removed = collect(uploads, 'removed', 1);
+      await uploads.handleMessage(
+        message(
+          s3EventBody({ bucket, key, eventName: 'ObjectRemoved:Delete', versionId: 'v2', sequencer: sequencer(3) }),
+        ),
+        context(),
+      );
+      expect(await removed).toStrictEqual([{ url, marked: 1 }]);
+      expect(existsSync(join(workDir, fileName(url)))).toBe(false);
+      expect(uploads.results().find((result) => result.versionId === 'v1')?.deletedAt).toBeUndefined();
+    } finally {
+      s3v.destroy();
+    }
+  });
+
+  it('records the version of a failed result, so a removal of that version marks it', async () => {
+    const uploads = await processor();
+    const key = 'versions/binary.bin';
+    const eTag = await put(key, Uint8Array.from([0, 1, 2, 3]));
+    await uploads.handleMessage(
+      message(s3EventBody({ bucket, key, eTag, versionId: 'b1', sequencer: sequencer(1) })),
+      context(),
+    );
+    expect(uploads.results()[0]).toMatchObject({ status: 'failed', versionId: 'b1' });
+    const removed = collect(uploads, 'removed', 1);
+    await uploads.handleMessage(
+      message(
+        s3EventBody({ bucket, key, eventName: 'ObjectRemoved:Delete', versionId: 'b1', sequencer: sequencer(2) }),
+      ),
+      context(),
+    );
+    expect(await removed).toMatchObject([{ marked: 1 }]);
+  });
+
+  it('marks everything on an EventBridge delete that left a delete marker', async () => {
+    const workDir = await tempDir();
+    const uploads = await processor({ workDir });
+    const key = 'versions/hidden.txt';
+    const url = `s3://${bucket}/${key}`;
+    const eTag = await put(key, 'hello');
+    await uploads.handleMessage(message(s3EventBody({ bucket, key, eTag, sequencer: sequencer(1) })), context());
+    const removed = collect(uploads, 'removed', 1);
+    const body = JSON.stringify({
+      version: '0',
+      id: 'e1',
+      'detail-type': 'Object Deleted',
+      source: 'aws.s3',
+      account: '111122223333',
+      time: '2026-11-30T08:00:00Z',
+      region: 'us-east-1',
+      resources: [],
+      detail: {
+        version: '0',
+        bucket: { name: bucket },
+        object: { key, 'version-id': 'marker-1', sequencer: sequencer(2) },
+        reason: 'DeleteObject',
+        'deletion-type': 'Delete Marker Created',
+      },
+    });
+    await uploads.handleMessage(message(body), context());
+    expect(await removed).toStrictEqual([{ url, marked: 1 }]);
+    expect(existsSync(join(workDir, fileName(url)))).toBe(false);
+  });
+
+  it('remembers the sequencer of a redelivery skipped by ETag, so an older removal is stale', async () => {
+    const workDir = await tempDir();
+    const uploads = await processor({ workDir });
+    const key = 'late/reprocessed.txt';
+    const eTag = await put(key, 'same bytes');
+    // A reprocess request names no sequencer; then S3's events, the newer delivered first.
+    await uploads.handleMessage(message(JSON.stringify({ s3_uri: `s3://${bucket}/${key}` })), context());
+    await uploads.handleMessage(message(s3EventBody({ bucket, key, eTag, sequencer: sequencer(9) })), context());
+    const skipped = collect(uploads, 'skipped', 1);
+    await uploads.handleMessage(
+      message(s3EventBody({ bucket, key, eventName: 'ObjectRemoved:Delete', sequencer: sequencer(8) })),
+      context(),
+    );
+    expect(await skipped).toMatchObject([{ reason: 'stale' }]);
+    expect(uploads.results()[0]?.deletedAt).toBeUndefined();
+  });
+
+  it('keeps the sequencer of an object with a result, however many other keys come and go', async () => {
+    const uploads = await processor({ maxResults: 2 });
+    const key = 'late/kept.txt';
+    const eTag = await put(key, 'kept');
+    await uploads.handleMessage(message(s3EventBody({ bucket, key, eTag, sequencer: sequencer(5) })), context());
+    for (let n = 0; n < 8; n++) {
+      const other = `late/other-${n}.txt`;
+      await uploads.handleMessage(
+        message(s3EventBody({ bucket, key: other, eventName: 'ObjectRemoved:Delete', sequencer: sequencer(1) })),
+        context(),
+      );
+    }
+    const skipped = collect(uploads, 'skipped', 1);
+    await uploads.handleMessage(
+      message(s3EventBody({ bucket, key, eventName: 'ObjectRemoved:Delete', sequencer: sequencer(4) })),
+      context(),
+    );
+    expect(await skipped).toMatchObject([{ reason: 'stale' }]);
+  });
+
+  it('asks for the version a URL names', async () => {
+    const asked: (string | undefined)[] = [];
+    const watching = new S3Client(emulator.clientConfig());
+    watching.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetObjectCommand') asked.push((args.input as { VersionId?: string }).VersionId);
+        return next(args);
+      },
+      { step: 'initialize', name: 'watchVersions' },
+    );
+    try {
+      const uploads = await processor({ s3: watching });
+      await put('versions/by-url.txt', 'text');
+      const url = `s3://${bucket}/versions/by-url.txt?versionId=v1-old`;
+      await uploads.handleMessage(message(JSON.stringify({ s3_uri: url })), context()).catch(() => undefined);
+      expect(asked).toStrictEqual(['v1-old']);
+    } finally {
+      watching.destroy();
+    }
+  });
+
+  it('reports no copy removed when an evicted result never had one', async () => {
+    const uploads = await processor({ maxResults: 1 });
+    const evicted = collect(uploads, 'evicted', 1);
+    for (const [key, body] of [
+      ['evict-none/bin.dat', Uint8Array.from([0, 0, 0])],
+      ['evict-none/text.txt', 'text'],
+    ] as const) {
+      const eTag = await put(key, body);
+      await uploads.handleMessage(message(s3EventBody({ bucket, key, eTag })), context());
+    }
+    expect(await evicted).toStrictEqual([{ url: `s3://${bucket}/evict-none/bin.dat`, copyRemoved: false }]);
+  });
+});
+
 describe('settleEach', () => {
+  it('refuses a limit that is not a positive integer, rather than run nothing', async () => {
+    for (const limit of [0, -1, Number.NaN, 1.5]) {
+      await expect(settleEach([1], limit, async () => {})).rejects.toThrow(RangeError);
+    }
+  });
+
   it('runs at most `limit` tasks at once, and settles each like Promise.allSettled', async () => {
     const releases: (() => void)[] = [];
     let running = 0;
@@ -537,9 +727,12 @@ describe('examples/s3-upload-processor, start and stop', () => {
     const earlier = fileName(`s3://${bucket}/from-an-earlier-run.txt`);
     await writeFile(join(workDir, earlier), 'no result refers to it any more');
     await writeFile(join(workDir, 'README.txt'), 'not a copy');
+    // A directory with a copy's name is no copy: left alone, and the start goes on.
+    const directory = fileName(`s3://${bucket}/a-directory`);
+    await mkdir(join(workDir, directory));
     const running = await start(workDir);
     try {
-      expect((await readdir(workDir)).sort()).toStrictEqual(['README.txt']);
+      expect((await readdir(workDir)).sort()).toStrictEqual(['README.txt', directory].sort());
     } finally {
       await running.stop();
     }

@@ -135,6 +135,8 @@ describe('configFromEnv', () => {
     ['API_KEY', 'schlüssel-für-die-ergebnisse'],
     ['API_KEY', 'correct horse battery staple'],
     ['ALLOWED_KEY_PREFIXES', ' , '],
+    ['ALLOWED_KEY_PREFIXES', ''],
+    ['ALLOWED_KEY_PREFIXES', '   '],
     ['QUEUE_URL', 'uploads'],
     ['ALLOWED_BUCKETS', 'Not_A_Bucket'],
     ['PORT', '70000'],
