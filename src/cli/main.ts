@@ -94,6 +94,11 @@ const io: CommandIo = {
 
 main(process.argv.slice(2), io).then(
   (code) => {
+    // Between here and the exit a signal would meet Node's default (death by the signal): the
+    // exit code is decided, so HUP changes nothing and TERM or INT only end the wait for stdout.
+    process.on('SIGHUP', () => {});
+    process.on('SIGTERM', () => process.exit(code));
+    process.on('SIGINT', () => process.exit(code));
     // Exit once the last log line is written: the AWS SDK's keep-alive sockets would hold the process open.
     process.stdout.write('', () => process.exit(code));
   },

@@ -273,29 +273,34 @@ export async function runSync(
     listener.on('message_received', received);
 
     // A queue made by `replica-queue create` keeps its last-seen tag fresh while this runs, so a
-    // sweep never takes a live sidecar's queue. Its first read is aborted by a stop: an SQS
-    // endpoint that never answers must not hold the process.
-    try {
-      heartbeat = await startReplicaHeartbeat({
-        sqs,
-        queueUrl: config.queueUrl,
-        signal: stopping.signal,
-        onError: (error) =>
-          logger.warn('replica queue heartbeat failed', { queueUrl: config.queueUrl, err: errorField(error) }),
-      });
-    } catch (error) {
-      if (shuttingDown !== undefined) return finished;
-      throw error;
-    }
-    if (shuttingDown !== undefined) {
-      heartbeat?.stop();
-      return finished;
-    }
-    if (heartbeat?.isReplicaQueue === true) {
-      logger.info('replica queue heartbeat started', { queueUrl: config.queueUrl });
-    } else if (heartbeat !== undefined) {
-      logger.warn('replica queue check failed: trying again at each heartbeat', { queueUrl: config.queueUrl });
-    }
+    // sweep never takes a live sidecar's queue. Not awaited: an SQS endpoint that never answers
+    // must hold neither the first fetch (the file is served meanwhile) nor a stop, which aborts it.
+    void startReplicaHeartbeat({
+      sqs,
+      queueUrl: config.queueUrl,
+      signal: stopping.signal,
+      onError: (error) =>
+        logger.warn('replica queue heartbeat failed', { queueUrl: config.queueUrl, err: errorField(error) }),
+    }).then(
+      (started) => {
+        if (shuttingDown !== undefined) {
+          started?.stop();
+          return;
+        }
+        heartbeat = started;
+        if (started?.isReplicaQueue === true) {
+          logger.info('replica queue heartbeat started', { queueUrl: config.queueUrl });
+        } else if (started !== undefined) {
+          logger.warn('replica queue check failed: trying again at each heartbeat', { queueUrl: config.queueUrl });
+        }
+      },
+      (error: unknown) => {
+        // Its first read aborted by a stop: nothing to report.
+        if (shuttingDown === undefined) {
+          logger.warn('replica queue heartbeat failed', { queueUrl: config.queueUrl, err: errorField(error) });
+        }
+      },
+    );
 
     if (io.stderr.isTTY === true && config.source !== undefined) progress = startProgress(s3, config.target, io.stderr);
     try {

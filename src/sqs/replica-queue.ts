@@ -87,7 +87,10 @@ function reportHeartbeatError(error: unknown): void {
  *
  * In order: the queue, tagged as a replica queue of the topic (in the same call, so no untagged
  * queue is ever left behind) → a policy that lets only this topic send to it → the subscription.
- * A failure or an abort part-way removes what was created.
+ * A failure or an abort part-way removes the queue when its name came from a random id; with a
+ * `replicaId` the queue may be one an earlier call made (a restart's, with messages waiting), so
+ * it stays, for the next call to pick up or for `sweepReplicaQueues` to remove. Called again with
+ * the same `replicaId`, it gives back the same queue and subscription, retagged with `topicArn`.
  */
 export async function createReplicaQueue(options: CreateReplicaQueueOptions): Promise<ReplicaQueue> {
   validateCreateOptions(options);
@@ -117,9 +120,15 @@ export async function createReplicaQueue(options: CreateReplicaQueueOptions): Pr
   let subscriptionArn: string | undefined;
   let queueArn: string;
   try {
-    // A stable replicaId may name a queue that exists already: SQS then keeps its old tags.
+    // A stable replicaId may name a queue that exists already: SQS then keeps its old tags, so
+    // the ones that change are set again (a topic given anew is the one a sweep must go by).
     if (options.replicaId !== undefined) {
-      await send(sqs, new TagQueueCommand({ QueueUrl: queueUrl, Tags: lastSeenTag() }), 'TagQueue', signal);
+      await send(
+        sqs,
+        new TagQueueCommand({ QueueUrl: queueUrl, Tags: { ...lastSeenTag(), [REPLICA_TAGS.topic]: topicArn } }),
+        'TagQueue',
+        signal,
+      );
     }
     const { Attributes = {} } = await send<GetQueueAttributesCommandOutput>(
       sqs,
@@ -151,8 +160,12 @@ export async function createReplicaQueue(options: CreateReplicaQueueOptions): Pr
     );
     subscriptionArn = subscribed.SubscriptionArn ?? '';
   } catch (error) {
-    // Without the caller's signal: it may be the reason we are here.
-    await send(sqs, new DeleteQueueCommand({ QueueUrl: queueUrl }), 'DeleteQueue', undefined).catch(() => undefined);
+    // A queue named by a random id is this call's own: it goes (without the caller's signal,
+    // which may be why we are here). One a stable replicaId names may be a restart's, with
+    // messages waiting: it stays, tagged from its creation, for a later call or a sweep.
+    if (options.replicaId === undefined) {
+      await send(sqs, new DeleteQueueCommand({ QueueUrl: queueUrl }), 'DeleteQueue', undefined).catch(() => undefined);
+    }
     throw error;
   }
 

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -62,6 +63,39 @@ async function getHealth(
 }
 
 describe('s3-sqs-sync sync', () => {
+  it('fetches and serves the object though its SQS endpoint never answers, and stops with exit 0', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: KEY, Body: registry('served') }));
+      const target = join(dir, 'registry.json');
+      cli = runCli(
+        [
+          'sync',
+          '--source',
+          `s3://${bucket}/${KEY}`,
+          '--queue-url',
+          `http://127.0.0.1:${port}/000000000000/q`,
+          '--target',
+          target,
+        ],
+        { ...emulatorEnv(emu.endpoint), AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}` },
+      );
+      await cli.waitForLine(byMsg('sync started'));
+      expect(JSON.parse(await readFile(target, 'utf8'))).toEqual({ servers: [{ name: 'served' }] });
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
   it('replaces the file on each update, runs --exec once per update, refuses a bad one and exits 0 on SIGTERM', async () => {
     await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: KEY, Body: registry('a') }));
     const target = join(dir, 'registry.json');

@@ -1,4 +1,4 @@
-import { CreateTopicCommand, ListSubscriptionsByTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, ListSubscriptionsByTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -228,6 +228,43 @@ describe('createReplicaQueue (fauxqs)', () => {
       await queue.touch();
       const { Tags = {} } = await emu.sqs.send(new ListQueueTagsCommand({ QueueUrl: queue.queueUrl }));
       expect(Date.parse(Tags['s3-sqs-sync:last-seen'] ?? '')).toBeGreaterThan(Date.parse(old));
+    });
+  });
+
+  describe('called again with the same replicaId', () => {
+    it('keeps the existing queue and its waiting messages when a later step fails', async () => {
+      const topicArn = await topic();
+      const replicaId = emu.uniqueName('restart');
+      const first = await replicaQueue(topicArn, 'keep-', { replicaId });
+      await emu.sns.send(new PublishCommand({ TopicArn: topicArn, Message: s3Event('v1') }));
+      const refusing = new SNSClient(emu.clientConfig());
+      refusing.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'SubscribeCommand') throw new Error('Subscribe refused');
+          return next(args);
+        },
+        { step: 'initialize', name: 'refuseSubscribe' },
+      );
+      try {
+        await expect(
+          createReplicaQueue({ sqs: emu.sqs, sns: refusing, topicArn, prefix: 'keep-', replicaId }),
+        ).rejects.toThrow('Subscribe refused');
+      } finally {
+        refusing.destroy();
+      }
+      const { Attributes = {} } = await emu.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: first.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
+      expect(Attributes.ApproximateNumberOfMessages).toBe('1');
+    });
+
+    it('tags the queue with the topic it is given now', async () => {
+      const [before, after] = [await topic(), await topic()];
+      const replicaId = emu.uniqueName('moved');
+      await replicaQueue(before, 'moved-', { replicaId });
+      const again = await replicaQueue(after, 'moved-', { replicaId });
+      const { Tags = {} } = await emu.sqs.send(new ListQueueTagsCommand({ QueueUrl: again.queueUrl }));
+      expect(Tags['s3-sqs-sync:topic']).toBe(after);
     });
   });
 
