@@ -13,7 +13,11 @@ import type { S3Sync, S3SyncHealth, S3SyncOptions } from 's3-sqs-sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayModule } from '../../examples/nest-gateway/src/app.module.ts';
 import { gatewaySyncOptions } from '../../examples/nest-gateway/src/config.ts';
-import { GatewayController, VERSION_HEADER } from '../../examples/nest-gateway/src/gateway.controller.ts';
+import {
+  GatewayController,
+  RECEIVE_STALE_MS,
+  VERSION_HEADER,
+} from '../../examples/nest-gateway/src/gateway.controller.ts';
 import {
   type RoutingTable,
   resolveRoute,
@@ -195,6 +199,17 @@ describe('examples/nest-gateway in process', () => {
       close.push(() => once.close());
       expect(once.get<S3Sync>(S3_SYNC).state).toBe('ready');
     });
+
+    it('frees the target when the start fails, so a retry in the same process is not taken for a second import', async () => {
+      const options = await syncOptions('retry/missing.json');
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const RetryModule = moduleClass('RetryModule', { imports: [S3SyncModule.forRoot(options)] });
+        const app = await NestFactory.create(RetryModule, { logger: false, abortOnError: false });
+        close.push(() => app.close());
+        // The object does not exist: the start fails the same way each time, never as "imported twice".
+        await expect(app.init()).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+      }
+    });
   });
 
   describe('GatewayController', () => {
@@ -329,6 +344,10 @@ describe('resolveRoute', () => {
     ['/registry', 'registry', 'http://r/'],
     ['/registry/v0/servers', 'registry', 'http://r/v0/servers'],
     ['/registry/admin/users', 'admin', 'http://admin/api/users'],
+    // Upstreams such as Express route `/ADMIN` as `/admin`: so does the carve-out.
+    ['/registry/ADMIN/users', 'admin', 'http://admin/api/users'],
+    ['/Registry/Admin', 'admin', 'http://admin/api/'],
+    ['/registry/', 'registry', 'http://r/'],
     ['/registryx', 'fallback', 'http://f/registryx'],
     ['/other', 'fallback', 'http://f/other'],
   ])('routes %s to %s (longest prefix on a segment boundary)', (path, service, url) => {
@@ -339,16 +358,24 @@ describe('resolveRoute', () => {
     expect(resolveRoute({ services: [{ name: 'a', prefix: '/a', upstream: 'http://a' }] }, '/b')).toBeUndefined();
   });
 
-  it.each(['@evil.example/x', '.evil.example/x', '', '/registry/../x', '/registry/./x', '/a\\..\\b'])(
-    'refuses the path %j, which could leave the upstream',
-    (path) => {
-      expect(() => resolveRoute(routes, path)).toThrow(RangeError);
-    },
-  );
+  it.each([
+    '@evil.example/x',
+    '.evil.example/x',
+    '',
+    '/registry/../x',
+    '/registry/./x',
+    '/a\\..\\b',
+    '//evil.example/x',
+    '/registry//admin/users',
+    '/registry/x/..;/admin/users',
+    '/registry/admin/.;x/users',
+  ])('refuses the path %j, which could leave the upstream', (path) => {
+    expect(() => resolveRoute(routes, path)).toThrow(RangeError);
+  });
 
   it('keeps the rest of a decoded path inside the upstream path, escaping what a URL would read', () => {
     expect(resolveRoute(routes, '/registry/admin/a?b#c%d e')?.url).toBe('http://admin/api/a%3Fb%23c%25d%20e');
-    expect(resolveRoute(routes, '//evil.example/x')?.url).toBe('http://f//evil.example/x');
+    expect(resolveRoute(routes, '/registry/a;b')?.url).toBe('http://r/a;b');
   });
 });
 
@@ -375,12 +402,27 @@ describe('GatewayController health', () => {
     expect(status({ state: 'degraded', consecutiveFailures: 1 })).toBe(200);
   });
 
-  it("answers 503 when this replica's listener is degraded (it hears of no new table), or nothing is served", () => {
-    expect(
-      status({ state: 'degraded', listener: { ...listener, degraded: true, consecutiveReceiveFailures: 3 } }),
-    ).toBe(503);
+  it("answers 503 when this replica's listener has heard nothing for RECEIVE_STALE_MS, or nothing is served", () => {
+    const failing = (lastReceiveAt?: Date) => ({
+      ...listener,
+      degraded: true,
+      consecutiveReceiveFailures: 3,
+      ...(lastReceiveAt === undefined ? {} : { lastReceiveAt }),
+    });
+    expect(status({ state: 'degraded', listener: failing(new Date(Date.now() - RECEIVE_STALE_MS - 1000)) })).toBe(503);
+    expect(status({ state: 'degraded', listener: failing() })).toBe(503);
     expect(status({ state: 'starting' })).toBe(503);
     expect(status({ state: 'stopped' })).toBe(503);
+  });
+
+  it('answers 200 through a blip of SQS: a failed receive shortly after a good one', () => {
+    const blip = {
+      ...listener,
+      degraded: true,
+      consecutiveReceiveFailures: 1,
+      lastReceiveAt: new Date(Date.now() - 30_000),
+    };
+    expect(status({ state: 'ready', listener: blip })).toBe(200);
   });
 });
 

@@ -34,13 +34,15 @@ export class GatewayController {
    * 200 while a table is served and updates can arrive. Still 200 when the last update was refused
    * (`degraded` with the listener well): every replica receives the same bad upload, so failing
    * readiness on it would take all of them out of rotation at once. 503 when this replica's
-   * listener is degraded (its queue is gone, or receives fail): it would serve an ever older table.
+   * listener has failed and heard nothing for {@link RECEIVE_STALE_MS} (its queue is gone, or
+   * receives keep failing): it would serve an ever older table. A blip of SQS is no reason: the
+   * next receive comes only after a back-off and a long poll, up to a minute and a half later.
    */
   @Get('health')
   health(@Res({ passthrough: true }) res: Response): S3SyncHealth {
     const health = this.#sync.health();
     const serving = health.state === 'ready' || health.state === 'degraded';
-    res.status(serving && health.listener?.degraded !== true ? 200 : 503);
+    res.status(serving && !cutOff(health.listener) ? 200 : 503);
     return health;
   }
 
@@ -90,4 +92,14 @@ export class GatewayController {
     res.setHeader(VERSION_HEADER, String(snapshot.version));
     return snapshot;
   }
+}
+
+/** A listener failing this long without one good receive no longer brings updates. */
+export const RECEIVE_STALE_MS = 120_000;
+
+function cutOff(listener: S3SyncHealth['listener']): boolean {
+  if (listener?.degraded !== true) return false;
+  const last = listener.lastReceiveAt === undefined ? Number.NaN : new Date(listener.lastReceiveAt).getTime();
+  // Never received at all: the queue failed from the start.
+  return !(Date.now() - last < RECEIVE_STALE_MS);
 }

@@ -73,14 +73,19 @@ function isUpstreamUrl(value: string): boolean {
 }
 
 /**
- * True for a path the gateway routes: it starts with `/`, and no segment is `.` or `..` or holds a
- * `\` (which URL parsers read as `/`). The path is the decoded one: `%2e%2e` must be decoded first.
+ * True for a path the gateway routes: it starts with `/`, and no segment is `.` or `..` (also
+ * before a `;`, which servlet containers strip: `..;`), holds a `\` (which URL parsers read as
+ * `/`), or is empty between two others (`//`, which nginx merges). The path is the decoded one:
+ * `%2e%2e` must be decoded first.
  */
 export function isRoutablePath(path: string): boolean {
-  return (
-    path.startsWith('/') &&
-    path.split('/').every((segment) => segment !== '.' && segment !== '..' && !segment.includes('\\'))
-  );
+  if (!path.startsWith('/')) return false;
+  const segments = path.split('/').slice(1);
+  return segments.every((segment, index) => {
+    const name = segment.split(';')[0];
+    const last = index === segments.length - 1;
+    return name !== '.' && name !== '..' && !segment.includes('\\') && (segment !== '' || last);
+  });
 }
 
 // Each published table is a new frozen object, so the sorted form is computed once per version
@@ -106,8 +111,12 @@ export function resolveRoute(table: RoutingTable, path: string): Route | undefin
     throw new RangeError(`Expected a path starting with "/" and no dot segment, received ${JSON.stringify(path)}`);
   for (const service of sorted(table)) {
     const { prefix } = service;
+    // Without regard to case: upstreams (Express among them) route `/ADMIN` as `/admin`, so a
+    // carve-out matched by case could be walked round.
+    const head = path.slice(0, prefix.length).toLowerCase();
     const matches =
-      prefix === '/' || path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47); // '/'
+      prefix === '/' ||
+      (head === prefix.toLowerCase() && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47)); // '/'
     if (matches) {
       const url = upstreamUrl(service.upstream, prefix === '/' ? path : path.slice(prefix.length));
       return url === undefined ? undefined : { service, url };

@@ -83,7 +83,14 @@ export class S3SyncLifecycle implements OnModuleInit, OnApplicationShutdown {
     }
     startedTargets.add(this.#target);
     this.#owns = true;
-    await this.#sync.start();
+    try {
+      await this.#sync.start();
+    } catch (error) {
+      // A sync that never started keeps nothing in step: a new application may take the target.
+      startedTargets.delete(this.#target);
+      this.#owns = false;
+      throw error;
+    }
     this.#logger.log(`started: ${this.#sync.state}, version ${this.#sync.health().version}`);
   }
 
