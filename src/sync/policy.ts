@@ -72,6 +72,11 @@ export type StaleReason = 'stale' | 'duplicate' | 'rejected';
 interface Tracked extends UpdateTarget {
   /** The ETag (unquoted) of the last object of this key the store refused. */
   readonly rejectedETag?: string;
+  /**
+   * The newest sequencer of any event seen for this key, one skipped as a duplicate by ETag
+   * included: never used to call an event stale, only to refuse pinning an older version.
+   */
+  readonly newestSeen?: string;
 }
 
 // Keys remembered at most: enough for any allow-list in practice. A key forgotten only loses
@@ -128,7 +133,16 @@ export class AppliedVersions {
       ...(eTag === undefined ? {} : { eTag }),
       ...(applied.versionId === undefined ? {} : { versionId: applied.versionId }),
       ...(sequencer === undefined ? {} : { sequencer }),
+      ...(last?.newestSeen === undefined ? {} : { newestSeen: last.newestSeen }),
     });
+  }
+
+  /** An event for this key was seen (applied or not): remember its sequencer if it is the newest. */
+  noteSeen(update: UpdateTarget): void {
+    const last = this.get(update);
+    if (last === undefined || update.sequencer === undefined) return;
+    if (last.newestSeen !== undefined && compareSequencers(update.sequencer, last.newestSeen) <= 0) return;
+    this.#set({ ...last, newestSeen: update.sequencer });
   }
 
   /**

@@ -80,7 +80,10 @@ export class UpdateRunner<T> {
   /** `stale`, `duplicate` or `rejected` when `update` brings nothing newer than what is served. */
   freshness(update: AnnouncedUpdate): SkipReason | undefined {
     const skip = this.#applied.check(update);
-    if (skip === 'duplicate') this.#applied.noteSequencer(update);
+    if (skip === 'duplicate') {
+      this.#applied.noteSequencer(update);
+      this.#applied.noteSeen(update);
+    }
     if (skip !== undefined) return skip;
     // Across objects (allow-lists with several keys) only event times order two updates.
     const current = this.#current;
@@ -105,11 +108,11 @@ export class UpdateRunner<T> {
     if (this.#options.pinVersionId !== true || update.versionId === undefined) return false;
     if (!this.#store.health().ready) return true;
     const known = this.#applied.get(update);
-    return (
-      known?.sequencer !== undefined &&
-      update.sequencer !== undefined &&
-      compareSequencers(update.sequencer, known.sequencer) > 0
-    );
+    if (known?.sequencer === undefined || update.sequencer === undefined) return false;
+    // Newer than what is served, and than any event seen since: equal content put back later (a
+    // duplicate by ETag, not applied) is still a newer version than this event's.
+    const newest = [known.sequencer, known.newestSeen].filter((seen) => seen !== undefined);
+    return newest.every((seen) => compareSequencers(update.sequencer as string, seen) > 0);
   }
 
   /** One run of the coalescer: fetch `update` into the store, or say why not. */

@@ -98,9 +98,10 @@ function versionedBucket() {
   return {
     client,
     requests,
-    put(release: number) {
+    /** A new version; `etag` for one whose bytes (and so ETag) equal an earlier version's. */
+    put(release: number, etag?: string) {
       const n = versions.length + 1;
-      const version = { versionId: `version-${n}`, etag: `etag${n}`, body: body(release) };
+      const version = { versionId: `version-${n}`, etag: etag ?? `etag${n}`, body: body(release) };
       versions.push(version);
       return version;
     },
@@ -125,6 +126,33 @@ describe('createS3Sync recovery', () => {
     expect((await late)[1]).toBe('stale');
     expect(sync.store.get().release).toBe(2);
     expect(s3.requests.filter((r) => r.VersionId === v1.versionId)).toEqual([]);
+  });
+
+  it('never pins an older version than one seen as a duplicate by ETag (content put back)', async () => {
+    const s3 = versionedBucket();
+    s3.put(1);
+    const { sync, events } = makeSync({ s3: { client: s3.client }, pinVersionId: true });
+    await sync.start();
+    const event = (v: { etag: string; versionId: string }, n: number) =>
+      s3EventBody({ bucket, key: 'v0/registry.json', eTag: v.etag, versionId: v.versionId, sequencer: sequencer(n) });
+    const v2 = s3.put(2);
+    const applied = events.next('update_applied');
+    await send(event(v2, 2));
+    await applied;
+    const v3 = s3.put(3);
+    const v4 = s3.put(2, v2.etag); // v2's bytes put back: S3 now serves them as v4
+    const duplicate = events.next('update_skipped');
+    await send(event(v4, 4));
+    expect((await duplicate)[1]).toBe('duplicate');
+    // v3's event, delivered last: it must not bring v3 back by its version id.
+    const settled = Promise.race([
+      events.next('update_applied'),
+      events.next('update_skipped', ([update]) => update.sequencer === sequencer(3)),
+    ]);
+    await send(event(v3, 3));
+    await settled;
+    expect(sync.store.get().release).toBe(2);
+    expect(s3.requests.filter((request) => request.VersionId === v3.versionId)).toEqual([]);
   });
 
   it('sends VersionId for an event newer than what is served', async () => {
