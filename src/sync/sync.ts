@@ -78,6 +78,10 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     if (options.store !== undefined && typeof options.store.stage !== 'function') {
       throw new TypeError('Expected `store` to be a ReloadableStore');
     }
+    if (options.store !== undefined && options.validate !== undefined) {
+      // The store validates with its own `validate`: this one would be ignored, unvalidated data served.
+      throw new TypeError('Expected `validate` or `store`, not both: give your store its own `validate`');
+    }
     checkOptionalPositive('maxBytes', options.maxBytes, true);
     checkExpectedBucketOwner(options.expectedBucketOwner);
     checkOptionalInteger('reconcileIntervalMs', options.reconcileIntervalMs, 0, MAX_TIMER_MS);
@@ -138,8 +142,12 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     });
   }
 
-  /** Where the sync is: `starting` until data is served, `degraded` after a failed update. */
+  /**
+   * Where the sync is: `starting` until data is served, `degraded` after a failed update, and
+   * while the local file is served during `start()`'s fetch of `source`.
+   */
   get state(): S3SyncState {
+    if (this.#state === 'starting' && this.store.health().ready) return 'degraded';
     if (this.#state !== 'ready') return this.#state;
     if (!this.store.health().ready) return 'starting';
     return this.#runner.failures > 0 || this.#listener.health().degraded ? 'degraded' : 'ready';
@@ -231,12 +239,20 @@ export class S3Sync<T = unknown> extends TypedEvents<S3SyncEventMap<T>> {
     const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     // Not unref'd: while stop() runs, it keeps the process alive, so a process that waits for
     // stop() cannot end (its loop empty, every socket closed) before the listener has settled.
-    const deadline = setTimeout(() => this.#stopping.abort(new ClosedError('stop() deadline reached')), timeoutMs);
+    let deadline: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      deadline = setTimeout(() => {
+        this.#stopping.abort(new ClosedError('stop() deadline reached'));
+        resolve();
+      }, timeoutMs);
+    });
     try {
       await this.#starting?.catch(() => undefined);
       if (this.#listener.status !== 'idle') await this.#listener.stop({ timeoutMs: Math.max(1, timeoutMs) });
       this.#stopping.abort(new ClosedError('S3Sync stopped'));
-      await this.#coalescer.idle();
+      // A validate that ignores the abort may run on: it is left behind at the deadline. Its file
+      // never replaces the target (the download checks the signal before the rename).
+      await Promise.race([this.#coalescer.idle(), expired]);
       if (this.#ownsStore) await this.store.close();
     } finally {
       clearTimeout(deadline);

@@ -11,7 +11,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createS3Sync, type MessageError, type S3Sync, type S3SyncOptions } from '../../src/index.ts';
+import { createS3Sync, JsonFileStore, type MessageError, type S3Sync, type S3SyncOptions } from '../../src/index.ts';
 import { type Emulator, recordingSqsClient, startEmulator } from '../support/emulator.ts';
 import { s3EventBody, sequencer } from '../support/s3-events.ts';
 import { SyncRecorder } from '../support/sync-events.ts';
@@ -139,6 +139,13 @@ async function drained(): Promise<void> {
 
 describe('createS3Sync', () => {
   describe('options', () => {
+    it('refuses validate with a store of its own, whose validate would be the only one applied', () => {
+      const store = new JsonFileStore({ path: world.target });
+      expect(() => makeSync({ store, validate: validateRegistry } as Partial<S3SyncOptions<Registry>>)).toThrow(
+        /`validate` or `store`, not both/,
+      );
+    });
+
     it('refuses source and allow together', () => {
       expect(() =>
         makeSync({ source: `s3://${world.bucket}/${world.key}`, allow: { buckets: [world.bucket] } }),
@@ -363,6 +370,68 @@ describe('createS3Sync', () => {
       expect(sync.state).toBe('stopped');
       expect(await readdir(world.dir)).toEqual(['registry.json']);
       expect(JSON.parse(await readFile(world.target, 'utf8')).release).toBe(1);
+    });
+
+    it('resolves stop() at stopTimeoutMs though a validate runs on, and never serves its file', async () => {
+      await writeFile(world.target, registry(1));
+      let entered!: () => void;
+      const validating = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const { sync } = makeSync({
+        stopTimeoutMs: 200,
+        validate: async (data: unknown) => {
+          const registry = validateRegistry(data);
+          if (registry.release === 2) {
+            entered();
+            await held; // a validate that knows nothing of aborts
+          }
+          return registry;
+        },
+      });
+      try {
+        await sync.start();
+        await publish(registry(2));
+        await validating;
+        const started = performance.now();
+        await sync.stop();
+        expect(performance.now() - started).toBeLessThan(5_000);
+        expect(JSON.parse(await readFile(world.target, 'utf8')).release).toBe(1);
+      } finally {
+        release();
+      }
+    });
+
+    it('says degraded, not starting, while the local file is served during the start-up fetch', async () => {
+      await writeFile(world.target, registry(1));
+      const sockets = new Set<Socket>();
+      const silent = createServer((socket) => {
+        sockets.add(socket);
+        socket.resume();
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const { port } = silent.address() as { port: number };
+      const stalled = new S3Client(emulator.clientConfig(`http://127.0.0.1:${port}`));
+      try {
+        const { sync } = makeSync({ s3: { client: stalled }, source: `s3://${world.bucket}/${world.key}` });
+        const served = new Promise<void>((resolve) => sync.store.once('reloaded', () => resolve()));
+        const connected = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+        const starting = sync.start();
+        await served;
+        await connected;
+        expect(sync.state).toBe('degraded');
+        expect(sync.store.get().release).toBe(1);
+        await sync.stop();
+        await expect(starting).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+      } finally {
+        stalled.destroy();
+        for (const socket of sockets) socket.destroy();
+        silent.close();
+      }
     });
 
     it('hands a message whose download stop() cut back at once (visibility 0), not after a retry delay', async () => {
