@@ -37,19 +37,31 @@ class StepFailure extends Error {
 }
 
 let stepCount = 0;
+/** Steps that hit their time limit and were told to stop, not yet settled: cleanup waits for them. */
+const abandoned: Promise<unknown>[] = [];
+/** Set once cleanup has begun: a step still running must not start anything after that. */
+const shutdown = new AbortController();
 
-/** Runs one step within STEP_TIMEOUT_MS and prints `ok <name> <detail> (<ms> ms)`. */
-async function step(name: string, run: () => Promise<string>): Promise<void> {
+/**
+ * Runs one step within STEP_TIMEOUT_MS and prints `ok <name> <detail> (<ms> ms)`. On a timeout the
+ * step's signal is aborted and the step is kept in `abandoned`: it may still be starting replicas,
+ * and cleanup must close those too, so it waits for the step to settle first.
+ */
+async function step(name: string, run: (signal: AbortSignal) => Promise<string>): Promise<void> {
   const start = performance.now();
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`no result within ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
   });
+  const running = run(AbortSignal.any([controller.signal, shutdown.signal]));
   try {
-    const detail = await Promise.race([run(), timeout]);
+    const detail = await Promise.race([running, timeout]);
     stepCount++;
     print(`  ok ${`${elapsed(start)} ms`.padStart(8)}  ${name.padEnd(27)} ${detail}`);
   } catch (error) {
+    controller.abort();
+    abandoned.push(running.catch(() => {}));
     throw new StepFailure(name, error instanceof Error ? error.message : String(error));
   } finally {
     clearTimeout(timer);
@@ -85,18 +97,18 @@ async function health(replica: Replica): Promise<{ status: number; body: S3SyncH
 type Outcome = { readonly applied: boolean; readonly ms: number; readonly reason?: string };
 
 /** The next update this replica applies or refuses, and when (ms after `since`). */
-function nextOutcome(sync: S3Sync<Registry>, since: () => number): Promise<Outcome> {
+function nextOutcome(sync: S3Sync<Registry>, since: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const applied = () => {
       sync.off('update_failed', failed);
-      resolve({ applied: true, ms: elapsed(since()) });
+      resolve({ applied: true, ms: elapsed(since) });
     };
     const failed = (error: Error) => {
       sync.off('update_applied', applied);
       const cause = error.cause instanceof Error ? error.cause : error;
       resolve({
         applied: false,
-        ms: elapsed(since()),
+        ms: elapsed(since),
         reason: `${(cause as { code?: string }).code}: ${cause.message}`,
       });
     };
@@ -145,7 +157,7 @@ try {
     return `${queues.map((queue) => queue.queueName).join(', ')} (createReplicaQueue), each subscribed to the topic`;
   });
 
-  await step('start 2 replicas', async () => {
+  await step('start 2 replicas', async (signal) => {
     for (const [i, name] of REPLICAS.entries()) {
       const queue = queues[i] as ReplicaQueue;
       // The variables the Go registry reads; the clients are passed in because they point at the
@@ -159,8 +171,15 @@ try {
         MCP_REGISTRY_SQS_WAIT_TIME_SECONDS: '1',
         PORT: '0',
       };
+      if (signal.aborted) throw new Error('stopped before every replica started');
       const registry = await startRegistry({ env, s3, sqs, log: () => {} });
+      // Recorded before anything else: whatever happens next, cleanup closes it.
       replicas.push({ name, queue, registry });
+      if (signal.aborted) {
+        // Cleanup may be over already (it waits for this step only so long): close it here too.
+        await registry.close();
+        throw new Error('stopped before every replica started');
+      }
       await registry.ready;
     }
     for (const replica of replicas) {
@@ -184,8 +203,7 @@ try {
   });
   let sequencer = 0;
   /** Uploads `body` and announces it through the topic, as S3 → SNS does (the emulator sends no events). */
-  const publish = async (body: string) => {
-    const start = performance.now();
+  const publish = async (body: string): Promise<void> => {
     const { ETag = '' } = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: KEY, Body: body }));
     const object = {
       key: KEY,
@@ -201,16 +219,16 @@ try {
       s3: { bucket: { name: BUCKET }, object },
     };
     await sns.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify({ Records: [record] }) }));
-    return start;
   };
   /** Publishes release `n` and waits until both replicas serve it over HTTP. */
   const publishRelease = async (n: number): Promise<string> => {
     const data = release(n);
-    let since = 0;
+    // Taken before the upload: a replica may apply it before `publish` returns.
+    const since = performance.now();
     const outcomes = Promise.all(
-      replicas.map((replica) => nextOutcome(replica.registry.sync as S3Sync<Registry>, () => since)),
+      replicas.map((replica) => nextOutcome(replica.registry.sync as S3Sync<Registry>, since)),
     );
-    since = await publish(JSON.stringify(data));
+    await publish(JSON.stringify(data));
     const results = await outcomes;
     for (const [i, result] of results.entries())
       check(result.applied, `replica ${REPLICAS[i]} refused v${n}: ${result.reason}`);
@@ -233,11 +251,11 @@ try {
   await step('publish v2', () => publishRelease(2));
 
   await step('publish an invalid file', async () => {
-    let since = 0;
+    const since = performance.now();
     const outcomes = Promise.all(
-      replicas.map((replica) => nextOutcome(replica.registry.sync as S3Sync<Registry>, () => since)),
+      replicas.map((replica) => nextOutcome(replica.registry.sync as S3Sync<Registry>, since)),
     );
-    since = await publish(JSON.stringify({ servers: [{ server: { description: 'a server without a name' } }] }));
+    await publish(JSON.stringify({ servers: [{ server: { description: 'a server without a name' } }] }));
     const results = await outcomes;
     for (const [i, result] of results.entries())
       check(!result.applied, `replica ${REPLICAS[i]} applied the invalid file`);
@@ -274,6 +292,20 @@ try {
       ? error
       : new StepFailure('setup', error instanceof Error ? error.message : String(error));
 } finally {
+  // A step that timed out may still be running (starting a replica, say): stop it, and wait for it
+  // so that what it started is in `replicas` before they are closed. Bounded: a step stuck on
+  // something that never answers must not keep the demo from exiting.
+  shutdown.abort();
+  if (abandoned.length > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(abandoned),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, STEP_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
   // After a failure the resources are still open: release them all, whatever state they are in.
   await Promise.allSettled(replicas.map((replica) => replica.registry.close().then(() => replica.queue.delete())));
   for (const client of clients) client.destroy();

@@ -66,6 +66,10 @@ export function createRegistryApp(source: RegistrySource): Express {
   });
 
   app.get('/v0/servers/:id', (req, res) => {
+    // As above: a second `version` must not be dropped in silence, answering some other version.
+    if (Array.isArray(req.query.version)) {
+      return void res.status(400).json({ error: 'invalid_query', message: 'version given more than once' });
+    }
     const snapshot = source.snapshot();
     if (snapshot === undefined) return notReady(res);
     const version = single(req.query.version);

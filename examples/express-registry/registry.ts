@@ -73,24 +73,38 @@ export function findServer(snapshot: StoreSnapshot<Registry>, name: string, vers
   return entries.find(isLatest) ?? entries.at(-1);
 }
 
-/** Content ids of snapshots that came from no S3 object, computed once each. */
+/** Content ids by snapshot, computed once each. */
 const contentIds = new WeakMap<StoreSnapshot<Registry>, string>();
 
 /**
- * What a snapshot is, for a cursor: the object's ETag when the data came from S3 (the same on every
- * replica serving that object, so a cursor survives a load balancer), else a hash of its content.
+ * What a snapshot is, for a cursor: a hash of its data. The data alone decides it, wherever it came
+ * from (an S3 download, or the local file after a restart), so every replica serving the same data
+ * gives the same id and a cursor survives a load balancer and a restart. An ETag would not: a
+ * snapshot loaded from the local file has none. Hashing a large registry takes a while, so the
+ * server has it computed when a snapshot is published ({@link prepareSnapshot}), not per request;
+ * a snapshot not prepared is hashed on first use.
  */
 export function snapshotId(snapshot: StoreSnapshot<Registry>): string {
-  const etag = snapshot.source?.etag;
-  if (etag !== undefined) return etag;
-  // Loaded from the local file (a restart, or SQS off): a content hash, the same on every replica
-  // serving the same data. A version number would be `1` on every replica whatever its data.
   let id = contentIds.get(snapshot);
   if (id === undefined) {
     id = `sha256-${createHash('sha256').update(JSON.stringify(snapshot.data)).digest('base64url')}`;
     contentIds.set(snapshot, id);
   }
   return id;
+}
+
+/**
+ * Does now, once, what the first request for `snapshot` would otherwise pay for: its id (a hash of
+ * the whole registry) and its lookup index. The server calls it as each snapshot is published.
+ */
+export function prepareSnapshot(snapshot: StoreSnapshot<Registry>): void {
+  snapshotId(snapshot);
+  indexOf(snapshot);
+}
+
+/** Whether `snapshotId(snapshot)` is already known, so costs nothing now. */
+export function hasSnapshotId(snapshot: StoreSnapshot<Registry>): boolean {
+  return contentIds.has(snapshot);
 }
 
 interface Cursor {
@@ -174,7 +188,7 @@ export function listServers(
   let offset = 0;
   if (query.cursor !== undefined) {
     const cursor = decodeCursor(query.cursor);
-    if (cursor === undefined) return badRequest('invalid_cursor', 'cursor is not one this service issued');
+    if (cursor === undefined) return badRequest('invalid_cursor', 'cursor is malformed');
     if (cursor.search !== search) {
       return badRequest(
         'cursor_mismatch',

@@ -23,14 +23,14 @@ import {
   s3SyncOptionsFromEnv,
 } from 's3-sqs-sync';
 import { createRegistryApp, type RegistrySource } from './app.ts';
-import { Registry } from './registry.ts';
+import { prepareSnapshot, Registry } from './registry.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Options for {@link startRegistry}. */
 export interface StartRegistryOptions {
   /**
-   * The variables to read (`MCP_REGISTRY_*`, `PORT`, `HOST`, `AWS_ENDPOINT_URL_S3`).
+   * The variables to read (`MCP_REGISTRY_*`, `PORT`, `HOST`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`).
    * @defaultValue `process.env`
    */
   readonly env?: Env;
@@ -125,7 +125,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   let store: ReloadableStore<Registry>;
   if (config.enabled) {
     // The SDK reads no variable for path-style addressing, which most S3 emulators need.
-    const s3 = options.s3 ?? new S3Client({ forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3?.trim()) });
+    // The SDK's global AWS_ENDPOINT_URL points S3 at an emulator as well as AWS_ENDPOINT_URL_S3 does.
+    const endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || env.AWS_ENDPOINT_URL?.trim();
+    const s3 = options.s3 ?? new S3Client({ forcePathStyle: Boolean(endpoint) });
     const sqs = options.sqs ?? new SQSClient({});
     if (options.s3 === undefined) created.push(s3);
     if (options.sqs === undefined) created.push(sqs);
@@ -148,6 +150,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   } else {
     store = new JsonFileStore<Registry>({ path: target, validate: Registry });
   }
+  // The cursor id hashes the whole registry and the index walks it: done once as each snapshot is
+  // published, so no request pays for it (tens of megabytes take hundreds of milliseconds).
+  store.on('reloaded', (snapshot) => prepareSnapshot(snapshot));
 
   const source: RegistrySource = {
     snapshot: () => (store.health().ready ? store.snapshot() : undefined),
@@ -215,8 +220,10 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // `on`, not `once`: a second signal during the stop must reach the guard above, not Node's
+  // default handler, which would kill the process before the clean stop ends.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     await registry.ready;
     console.log(`ready: serving version ${registry.store.health().version || '(none yet)'}`);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Registry } from '../../examples/express-registry/registry.ts';
+import { hasSnapshotId, type Registry } from '../../examples/express-registry/registry.ts';
 import { type RegistryServer, startRegistry } from '../../examples/express-registry/server.ts';
 import { ConfigError, type S3SyncHealth } from '../../src/index.ts';
 import { createQueue, type Emulator, sendMessages, startEmulator } from '../support/emulator.ts';
@@ -105,6 +105,9 @@ describe('examples/express-registry (in process, on the emulator)', () => {
     expect((await get(`${registry.url}/v0/servers`)).status).toBe(503);
 
     expect(await publish(JSON.stringify(release(0)))).toBe('applied');
+    // The cursor id (a hash of the whole registry) is computed as the snapshot is published, so
+    // the first listing request does not pay for it.
+    expect(hasSnapshotId(registry.store.snapshot())).toBe(true);
     const ready = await get(`${registry.url}/health`);
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ state: 'ready', version: 1, consecutiveFailures: 0 });
@@ -169,7 +172,7 @@ describe('examples/express-registry (in process, on the emulator)', () => {
     expect(stale.body.message).toMatch(/List again without a cursor/);
   });
 
-  it('answers 400 for a cursor it never issued or a limit out of range', async () => {
+  it('answers 400 for a malformed cursor, a limit out of range or a repeated parameter', async () => {
     for (const [query, error] of [
       ['cursor=not-a-cursor', 'invalid_cursor'],
       [`cursor=${Buffer.from('{"id":1}').toString('base64url')}`, 'invalid_cursor'],
@@ -182,6 +185,11 @@ describe('examples/express-registry (in process, on the emulator)', () => {
       const { status, body } = await get(`${registry.url}/v0/servers?${query}`);
       expect([query, status, body.error]).toStrictEqual([query, 400, error]);
     }
+    // Cursors are not signed, so the service cannot tell "not issued here", only "malformed".
+    expect((await get(`${registry.url}/v0/servers?cursor=not-a-cursor`)).body).toStrictEqual({
+      error: 'invalid_cursor',
+      message: 'cursor is malformed',
+    });
   });
 
   it('finds a server by its URL-encoded name: the latest, or the version asked for, else 404', async () => {
@@ -198,6 +206,14 @@ describe('examples/express-registry (in process, on the emulator)', () => {
       body: { error: 'not_found', message: 'no server "io.example/missing"' },
     });
     expect((await get(`${registry.url}/v0/servers/${encodeURIComponent(name)}?version=9.9.9`)).status).toBe(404);
+    // A repeated version is refused, not read as one of the two.
+    const twice = await get(
+      `${registry.url}/v0/servers/${encodeURIComponent(name)}?version=0.10.0-beta.10&version=9.9.9`,
+    );
+    expect(twice).toStrictEqual({
+      status: 400,
+      body: { error: 'invalid_query', message: 'version given more than once' },
+    });
     expect((await get(`${registry.url}/v1/anything`)).status).toBe(404);
     // A malformed escape: a JSON 400, not Express's HTML page with a stack trace.
     const malformed = await fetch(`${registry.url}/v0/servers/%E0%A4%A`);
@@ -225,6 +241,60 @@ describe('examples/express-registry (in process, on the emulator)', () => {
     expect(recovered.status).toBe(200);
     expect(recovered.body).toMatchObject({ state: 'ready', consecutiveFailures: 0 });
     expect(servers((await get(`${registry.url}/v0/servers?limit=100`)).body)).toHaveLength(sample.servers.length + 6);
+  });
+});
+
+describe('examples/express-registry cursors across replicas and restarts', () => {
+  it('honours, after a restart, a cursor another replica issued for the same data', async () => {
+    const queues = [(await createQueue(emulator)).url, (await createQueue(emulator)).url] as const;
+    const start = async (name: string, queueUrl: string) => {
+      const started = await startRegistry({
+        env: {
+          MCP_REGISTRY_SQS_ENABLED: 'true',
+          MCP_REGISTRY_SQS_QUEUE_URL: queueUrl,
+          MCP_REGISTRY_JSON_FILE_PATH: join(dir, 'restart', name, 'registry.json'),
+          MCP_REGISTRY_S3_ALLOWED_BUCKETS: bucket,
+          MCP_REGISTRY_SQS_WAIT_TIME_SECONDS: '1',
+          PORT: '0',
+        },
+        s3: emulator.s3,
+        sqs: emulator.sqs,
+        log: () => {},
+      });
+      await started.ready;
+      return started;
+    };
+    let a = await start('a', queues[0]);
+    const b = await start('b', queues[1]);
+    try {
+      const applied = (replica: RegistryServer) =>
+        new Promise((resolve) => replica.sync?.once('update_applied', resolve));
+      const key = 'restart/registry.json';
+      const { ETag = '' } = await emulator.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(release(6)) }),
+      );
+      const both = Promise.all([applied(a), applied(b)]);
+      for (const queueUrl of queues) {
+        await sendMessages(emulator, queueUrl, [s3EventBody({ bucket, key, eTag: ETag, sequencer: sequencer(1) })]);
+      }
+      await both;
+
+      const first = await get(`${b.url}/v0/servers?limit=2`);
+      const { nextCursor } = first.body.metadata as { nextCursor: string };
+      const second = await get(`${b.url}/v0/servers?limit=2&cursor=${nextCursor}`);
+      expect(second.status).toBe(200);
+      expect((await get(`${a.url}/v0/servers?limit=2&cursor=${nextCursor}`)).body).toStrictEqual(second.body);
+
+      // A restarts: it serves the same data, now read from its local file rather than from S3.
+      await a.close();
+      a = await start('a', queues[0]);
+      expect(a.store.snapshot().source?.etag).toBeUndefined();
+      expect(await get(`${a.url}/v0/servers?limit=2&cursor=${nextCursor}`)).toStrictEqual(second);
+      const fromA = (await get(`${a.url}/v0/servers?limit=2`)).body.metadata as { nextCursor: string };
+      expect(await get(`${b.url}/v0/servers?limit=2&cursor=${fromA.nextCursor}`)).toStrictEqual(second);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });
 
@@ -362,12 +432,63 @@ describe('node examples/express-registry/server.ts', () => {
       idle.on('error', () => {});
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
+      // A second signal while stopping (an impatient supervisor, or Ctrl-C twice) changes nothing:
+      // the idle connection above holds the stop open for 2 s, so this one arrives mid-stop.
+      await waitForLine(child, /^SIGTERM: stopping$/, output);
+      child.kill('SIGTERM');
       const [code, signal] = (await Promise.race([
         exited,
         new Promise((_, reject) => setTimeout(() => reject(new Error('no exit within 5 s')), 5_000).unref()),
       ])) as [number | null, string | null];
       expect({ code, signal, stderr: stderr.join('') }).toStrictEqual({ code: 0, signal: null, stderr: '' });
       expect(await portIsClosed(Number(port))).toBe(true);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('addresses S3 path-style when only the SDK-wide AWS_ENDPOINT_URL names the endpoint', async () => {
+    // `localhost`, not 127.0.0.1: the SDK addresses an IP path-style by itself, but would send to
+    // `<bucket>.localhost` (which does not resolve) without forcePathStyle.
+    const endpoint = `http://localhost:${emulator.port}`;
+    const queueUrl = new URL(new URL((await createQueue(emulator)).url).pathname, endpoint).href;
+    await emulator.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'global/registry.json', Body: JSON.stringify(sample) }),
+    );
+    const child = spawn(
+      process.execPath,
+      ['--import', './test/support/source-hooks.mjs', 'examples/express-registry/server.ts'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          PATH: process.env.PATH,
+          AWS_ENDPOINT_URL: endpoint,
+          AWS_REGION: emulator.region,
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          MCP_REGISTRY_SQS_ENABLED: 'true',
+          MCP_REGISTRY_SQS_QUEUE_URL: queueUrl,
+          MCP_REGISTRY_JSON_FILE_PATH: join(dir, 'global', 'registry.json'),
+          MCP_REGISTRY_S3_URL: `s3://${bucket}/global/registry.json`,
+          PORT: '0',
+        },
+      },
+    );
+    const stderr: string[] = [];
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+    const output: string[] = [];
+    try {
+      const ready = await waitForLine(child, /^ready: serving version \d+$|^start-up failed: /, output).catch(
+        (error: Error) => [error.message],
+      );
+      expect({ ready: ready[0], stderr: stderr.join('') }).toStrictEqual({
+        ready: 'ready: serving version 1',
+        stderr: '',
+      });
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      expect(await exited).toStrictEqual([0, null]);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
