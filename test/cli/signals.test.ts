@@ -1,16 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { constants } from 'node:fs';
 import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type SilentServer, startSilentServer } from '../support/silent-server.ts';
 import { type CliProcess, type LogLine, runCli } from './run-cli.ts';
 
 let dir: string;
 let cli: CliProcess | undefined;
-let blackhole: Server | undefined;
-const sockets = new Set<Socket>();
+let silent: SilentServer | undefined;
 const handles: FileHandle[] = [];
 
 beforeEach(async () => {
@@ -22,10 +21,8 @@ afterEach(async () => {
     await cli.exited;
   }
   cli = undefined;
-  for (const socket of sockets) socket.destroy();
-  sockets.clear();
-  if (blackhole !== undefined) await new Promise((resolve) => blackhole?.close(resolve));
-  blackhole = undefined;
+  await silent?.close();
+  silent = undefined;
   for (const handle of handles.splice(0)) await handle.close().catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
 });
@@ -104,27 +101,20 @@ describe('s3-sqs-sync sync: signals during the start', () => {
   });
 
   it('exits 0 on SIGTERM while its first SQS call (the replica check) gets no answer', async () => {
-    blackhole = createServer((socket) => {
-      sockets.add(socket);
-      // Reads the request and never answers it.
-      socket.resume();
-    });
-    const connected = new Promise<void>((resolve) => blackhole?.once('connection', () => resolve()));
-    await new Promise<void>((resolve) => blackhole?.listen(0, '127.0.0.1', resolve));
-    const { port } = blackhole.address() as { port: number };
+    silent = await startSilentServer();
     cli = runCli(
       [
         'sync',
         '--queue-url',
-        `http://127.0.0.1:${port}/000000000000/q`,
+        `${silent.endpoint}/000000000000/q`,
         '--source',
         's3://bucket/v0/registry.json',
         '--target',
         join(dir, 'registry.json'),
       ],
-      { ...ENV, AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}` },
+      { ...ENV, AWS_ENDPOINT_URL_SQS: silent.endpoint },
     );
-    await connected;
+    await silent.connected;
     cli.child.kill('SIGTERM');
     expect(await exitWithin(cli, 10_000)).toEqual({ code: 0, signal: null });
     expect(cli.lines.find(byMsg('stopping'))).toMatchObject({ reason: 'SIGTERM' });

@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createQueue, type Emulator, sendMessages, startEmulator } from '../support/emulator.ts';
 import { s3EventBody, sequencer } from '../support/s3-events.ts';
+import { startSilentServer } from '../support/silent-server.ts';
 import { type CliProcess, emulatorEnv, type LogLine, runCli } from './run-cli.ts';
 
 const KEY = 'v0/registry.json';
@@ -64,13 +64,7 @@ async function getHealth(
 
 describe('s3-sqs-sync sync', () => {
   it('fetches and serves the object though its SQS endpoint never answers, and stops with exit 0', async () => {
-    const sockets = new Set<Socket>();
-    const silent = createServer((socket) => {
-      sockets.add(socket);
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as { port: number };
+    const silent = await startSilentServer();
     try {
       await emu.s3.send(new PutObjectCommand({ Bucket: bucket, Key: KEY, Body: registry('served') }));
       const target = join(dir, 'registry.json');
@@ -80,19 +74,18 @@ describe('s3-sqs-sync sync', () => {
           '--source',
           `s3://${bucket}/${KEY}`,
           '--queue-url',
-          `http://127.0.0.1:${port}/000000000000/q`,
+          `${silent.endpoint}/000000000000/q`,
           '--target',
           target,
         ],
-        { ...emulatorEnv(emu.endpoint), AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}` },
+        { ...emulatorEnv(emu.endpoint), AWS_ENDPOINT_URL_SQS: silent.endpoint },
       );
       await cli.waitForLine(byMsg('sync started'));
       expect(JSON.parse(await readFile(target, 'utf8'))).toEqual({ servers: [{ name: 'served' }] });
       cli.child.kill('SIGTERM');
       expect(await cli.exited).toEqual({ code: 0, signal: null });
     } finally {
-      for (const socket of sockets) socket.destroy();
-      silent.close();
+      await silent.close();
     }
   });
 

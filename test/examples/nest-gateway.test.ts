@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createQueue, type Emulator, queueDepth, startEmulator } from '../support/emulator.ts';
 import { s3EventBody, sequencer } from '../support/s3-events.ts';
+import { type SilentServer, startSilentServer } from '../support/silent-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -137,19 +138,11 @@ describe('examples/nest-gateway (built with tsc, run as a child process)', () =>
     return gateway;
   }
 
-  /** A TCP server standing in for an S3 that accepts connections and never answers. */
-  async function blackhole(): Promise<{ endpoint: string; server: ReturnType<typeof createServer> }> {
-    const sockets = new Set<Socket>();
-    const server = createServer((socket) => {
-      sockets.add(socket.on('error', () => {}));
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    cleanup.push(async () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    });
-    return { endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+  /** An S3 that accepts connections and never answers, closed after the test. */
+  async function blackhole(): Promise<SilentServer> {
+    const silent = await startSilentServer();
+    cleanup.push(() => silent.close());
+    return silent;
   }
 
   /** The gateway's exit, or a failure naming `what` if it has not exited within `timeoutMs`. */
@@ -352,10 +345,10 @@ describe('examples/nest-gateway (built with tsc, run as a child process)', () =>
 
   it('exits 0 on SIGTERM during start-up, without an uncaught error', async () => {
     const { env } = await deployment('starting');
-    const { endpoint, server } = await blackhole();
+    const { endpoint, connected } = await blackhole();
     const gateway = spawnGateway({ ...env, AWS_ENDPOINT_URL_S3: endpoint });
     // The first fetch of the table is waiting on the stalled S3: start() has not resolved.
-    await once(server, 'connection');
+    await connected;
     gateway.kill('SIGTERM');
     expect(await exitWithin(gateway, 15_000, 'SIGTERM')).toStrictEqual([0, null]);
     expect(gateway.lines.filter((line) => /ClosedError|ERR_CLOSED|listening on/.test(line))).toStrictEqual([]);

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -14,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createS3Sync, JsonFileStore, type MessageError, type S3Sync, type S3SyncOptions } from '../../src/index.ts';
 import { type Emulator, recordingSqsClient, startEmulator } from '../support/emulator.ts';
 import { s3EventBody, sequencer } from '../support/s3-events.ts';
+import { startSilentServer } from '../support/silent-server.ts';
 import { SyncRecorder } from '../support/sync-events.ts';
 
 interface Registry {
@@ -408,43 +408,29 @@ describe('createS3Sync', () => {
 
     it('says degraded, not starting, while the local file is served during the start-up fetch', async () => {
       await writeFile(world.target, registry(1));
-      const sockets = new Set<Socket>();
-      const silent = createServer((socket) => {
-        sockets.add(socket);
-        socket.resume();
-      });
-      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-      const { port } = silent.address() as { port: number };
-      const stalled = new S3Client(emulator.clientConfig(`http://127.0.0.1:${port}`));
+      const silent = await startSilentServer();
+      const stalled = new S3Client(emulator.clientConfig(silent.endpoint));
       try {
         const { sync } = makeSync({ s3: { client: stalled }, source: `s3://${world.bucket}/${world.key}` });
         const served = new Promise<void>((resolve) => sync.store.once('reloaded', () => resolve()));
-        const connected = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
         const starting = sync.start();
         await served;
-        await connected;
+        await silent.connected;
         expect(sync.state).toBe('degraded');
         expect(sync.store.get().release).toBe(1);
         await sync.stop();
         await expect(starting).rejects.toMatchObject({ code: 'ERR_CLOSED' });
       } finally {
         stalled.destroy();
-        for (const socket of sockets) socket.destroy();
-        silent.close();
+        await silent.close();
       }
     });
 
     it('hands a message whose download stop() cut back at once (visibility 0), not after a retry delay', async () => {
       await writeFile(world.target, registry(1));
       // S3 that accepts connections and never answers: the download runs until it is aborted.
-      const sockets = new Set<Socket>();
-      const silent = createServer((socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-      });
-      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-      const { port } = silent.address() as { port: number };
-      const stalled = new S3Client(emulator.clientConfig(`http://127.0.0.1:${port}`));
+      const silent = await startSilentServer();
+      const stalled = new S3Client(emulator.clientConfig(silent.endpoint));
       const sqs = recordingSqsClient(emulator);
       try {
         const { sync } = makeSync({
@@ -466,8 +452,7 @@ describe('createS3Sync', () => {
       } finally {
         stalled.destroy();
         sqs.client.destroy();
-        for (const socket of sockets) socket.destroy();
-        silent.close();
+        await silent.close();
       }
     });
   });
